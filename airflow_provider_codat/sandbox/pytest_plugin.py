@@ -1,0 +1,58 @@
+"""Pytest fixtures for DAG tests against the sandbox (registered through the ``pytest11`` entry point).
+
+- ``codat_sandbox``: a sandbox shared by the session, with its faults reset after each test.
+- ``codat_sandbox_factory``: start sandboxes with your own settings; stopped after the test.
+- ``codat_airflow_conn``: sets ``AIRFLOW_CONN_CODAT_DEFAULT`` to the shared sandbox.
+
+Imports stay inside the fixtures: pytest loads this module in every session of every project
+that has the provider installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from airflow_provider_codat.sandbox.server import CodatSandbox
+
+
+@pytest.fixture(scope="session")
+def _codat_sandbox_session() -> Iterator[CodatSandbox]:
+    from airflow_provider_codat.sandbox.server import CodatSandbox
+
+    with CodatSandbox() as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def codat_sandbox(_codat_sandbox_session: CodatSandbox) -> Iterator[CodatSandbox]:
+    """The session's sandbox; faults set in a test are reset when it ends."""
+    yield _codat_sandbox_session
+    _codat_sandbox_session.reset_faults()
+
+
+@pytest.fixture
+def codat_sandbox_factory() -> Iterator[Callable[..., CodatSandbox]]:
+    """Start a sandbox with ``SandboxConfig`` keyword settings; each is stopped after the test."""
+    from airflow_provider_codat.sandbox.server import CodatSandbox
+
+    started: list[CodatSandbox] = []
+
+    def start(**settings: Any) -> CodatSandbox:
+        sandbox = CodatSandbox(**settings).start()
+        started.append(sandbox)
+        return sandbox
+
+    yield start
+    for sandbox in started:
+        sandbox.stop()
+
+
+@pytest.fixture
+def codat_airflow_conn(codat_sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> CodatSandbox:
+    """Point the ``codat_default`` Airflow connection at the shared sandbox."""
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", codat_sandbox.airflow_connection())
+    return codat_sandbox

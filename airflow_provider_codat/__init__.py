@@ -15,7 +15,7 @@ _LAZY: dict[str, str] = {
     "CodatCommerceHook": "airflow_provider_codat.hooks.commerce",
 }
 
-__all__ = ["__version__", *_LAZY]
+__all__ = ["CodatCommerceHook", "__version__"]
 
 
 def __getattr__(name: str) -> Any:

@@ -45,7 +45,7 @@ __all__ = [
 
 _EnumT = TypeVar("_EnumT", bound=Enum)
 
-OpenEnum = Annotated[_EnumT | str, Field(union_mode="left_to_right")]
+OpenEnum = Annotated[_EnumT | str, Field(union_mode="smart")]
 """A spec enum that also admits unknown values: ``OpenEnum[TransactionType]``.
 
 A value the enum knows becomes its member (``"Payout"`` -> ``TransactionType.PAYOUT``); any other
@@ -157,7 +157,11 @@ class CodatModel(BaseModel):
     the input as received: it does not follow later changes to the model. Equality ignores it.
     """
 
-    model_config = ConfigDict(extra="allow", populate_by_name=True, coerce_numbers_to_str=True)
+    # defer_build: schemas are built on first use, which keeps ``import airflow_provider_codat.models`` cheap.
+    # coerce_numbers_to_str: ids and codes sometimes arrive as JSON numbers; they are strings in the spec.
+    model_config = ConfigDict(
+        extra="allow", populate_by_name=True, coerce_numbers_to_str=True, defer_build=True
+    )
 
     _raw: Mapping[str, Any] | None = PrivateAttr(default=None)
 

@@ -161,7 +161,9 @@ class Transaction(_Modified, _Created, _Identified):
 class Dispute(_Modified, _Created, _Identified):
     """A payment dispute (chargeback or inquiry) raised by a customer."""
 
-    disputed_transactions: list[TransactionSourceRef] | None = Field(default=None, alias="disputedTransactions")
+    disputed_transactions: list[TransactionSourceRef] | None = Field(
+        default=None, alias="disputedTransactions"
+    )
     total_amount: CodatDecimal = Field(default=None, alias="totalAmount")
     currency: str | None = Field(default=None, alias="currency")
     status: OpenEnum[DisputeStatus] | None = Field(default=None, alias="status")

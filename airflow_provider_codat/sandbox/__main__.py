@@ -13,7 +13,13 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from airflow_provider_codat.resources import RESOURCES
-from airflow_provider_codat.sandbox.config import DEFAULT_API_KEY, PULL_STATUSES, FaultConfig, FaultRule, SandboxConfig
+from airflow_provider_codat.sandbox.config import (
+    DEFAULT_API_KEY,
+    PULL_STATUSES,
+    FaultConfig,
+    FaultRule,
+    SandboxConfig,
+)
 from airflow_provider_codat.sandbox.server import CodatSandbox
 
 __all__ = ["build_parser", "config_from_args", "main"]
@@ -39,17 +45,33 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="codat-sandbox", description="Serve a faithful local Codat API.")
     p.add_argument("--host", default="127.0.0.1", help="interface to bind (default 127.0.0.1)")
     p.add_argument("--port", type=int, default=8765, help="port to bind; 0 picks a free one (default 8765)")
-    p.add_argument("--api-key", default=DEFAULT_API_KEY, help=f"the accepted API key (default {DEFAULT_API_KEY})")
+    p.add_argument(
+        "--api-key", default=DEFAULT_API_KEY, help=f"the accepted API key (default {DEFAULT_API_KEY})"
+    )
     p.add_argument("--seed", type=int, default=42, help="seed of all generated data (default 42)")
     p.add_argument("--companies", type=int, default=1, help="number of companies (default 1)")
     p.add_argument("--connections", type=int, default=1, help="commerce connections per company (default 1)")
-    p.add_argument("--records", type=int, default=25, help="records per data type per connection (default 25)")
-    p.add_argument("--records-transactions", type=int, help="transactions per connection (overrides --records)")
-    p.add_argument("--records-for", type=_key_value, action="append", default=[], metavar="RESOURCE=N",
-                   help="record count for one resource, e.g. orders=5000 (repeatable)")
-    p.add_argument("--anchor", type=_anchor, help="end of the seeded modifiedDate history (default: today 00:00 UTC)")
+    p.add_argument(
+        "--records", type=int, default=25, help="records per data type per connection (default 25)"
+    )
+    p.add_argument(
+        "--records-transactions", type=int, help="transactions per connection (overrides --records)"
+    )
+    p.add_argument(
+        "--records-for",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="RESOURCE=N",
+        help="record count for one resource, e.g. orders=5000 (repeatable)",
+    )
+    p.add_argument(
+        "--anchor", type=_anchor, help="end of the seeded modifiedDate history (default: today 00:00 UTC)"
+    )
     p.add_argument("--history-days", type=float, default=30.0, help="days of seeded modifiedDate history")
-    p.add_argument("--unlinked-connections", type=int, default=0, help="commerce connections with status Unlinked")
+    p.add_argument(
+        "--unlinked-connections", type=int, default=0, help="commerce connections with status Unlinked"
+    )
     f = p.add_argument_group("faults")
     f.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every request")
     f.add_argument("--rate-limit-every", type=int, default=0, help="429 on every N-th request")
@@ -62,19 +84,39 @@ def build_parser() -> argparse.ArgumentParser:
     f.add_argument("--server-error-burst", type=int, default=0, help="5xx on the first N requests")
     f.add_argument("--server-error-status", type=int, default=503, choices=(500, 502, 503, 504))
     f.add_argument("--forced-error-every", type=int, default=0, help="answer --forced-error-status every N")
-    f.add_argument("--forced-error-status", type=int, default=403, help="status of forced errors (default 403)")
-    f.add_argument("--drop-connection-every", type=int, default=0, help="drop the connection mid-body every N")
+    f.add_argument(
+        "--forced-error-status", type=int, default=403, help="status of forced errors (default 403)"
+    )
+    f.add_argument(
+        "--drop-connection-every", type=int, default=0, help="drop the connection mid-body every N"
+    )
     f.add_argument("--malformed-json-every", type=int, default=0, help="truncated JSON body every N requests")
-    f.add_argument("--concurrency-limit", type=int, default=10, help="requests in flight per company (default 10)")
-    f.add_argument("--mutate-every", type=int, default=0, help="bump records' modifiedDate every N list requests")
+    f.add_argument(
+        "--concurrency-limit", type=int, default=10, help="requests in flight per company (default 10)"
+    )
+    f.add_argument(
+        "--mutate-every", type=int, default=0, help="bump records' modifiedDate every N list requests"
+    )
     f.add_argument("--mutate-records", type=int, default=1, help="records bumped each time")
     f.add_argument("--payout-interval", type=float, default=0.0, help="seconds between new payouts (0: off)")
     f.add_argument("--sync-seconds", type=float, default=2.0, help="duration of a queued pull operation")
-    f.add_argument("--pull-outcome", type=_key_value, action="append", default=[], metavar="DATATYPE=STATUS",
-                   help=f"force a refresh's terminal status ('*' for all); one of {', '.join(PULL_STATUSES)}")
-    f.add_argument("--not-synced", action="append", default=[], metavar="DATATYPE",
-                   choices=[r.data_type for r in RESOURCES], help="data type that answers 409 until refreshed")
-    return p  # fmt: skip
+    f.add_argument(
+        "--pull-outcome",
+        type=_key_value,
+        action="append",
+        default=[],
+        metavar="DATATYPE=STATUS",
+        help=f"force a refresh's terminal status ('*' for all); one of {', '.join(PULL_STATUSES)}",
+    )
+    f.add_argument(
+        "--not-synced",
+        action="append",
+        default=[],
+        metavar="DATATYPE",
+        choices=[r.data_type for r in RESOURCES],
+        help="data type that answers 409 until refreshed",
+    )
+    return p
 
 
 def config_from_args(args: argparse.Namespace) -> SandboxConfig:
@@ -107,10 +149,18 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         not_synced=list(args.not_synced),
     )
     extra = {"anchor": args.anchor} if args.anchor else {}
-    return SandboxConfig(api_key=args.api_key, seed=args.seed, companies=args.companies,
-                         connections=args.connections, records=args.records, record_counts=counts,
-                         history_days=args.history_days, unlinked_connections=args.unlinked_connections,
-                         faults=faults, **extra)  # fmt: skip
+    return SandboxConfig(
+        api_key=args.api_key,
+        seed=args.seed,
+        companies=args.companies,
+        connections=args.connections,
+        records=args.records,
+        record_counts=counts,
+        history_days=args.history_days,
+        unlinked_connections=args.unlinked_connections,
+        faults=faults,
+        **extra,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -38,8 +38,9 @@ Handler = Callable[[Request], Awaitable[Response]]
 class ApiError(Exception):
     """Raised inside handlers; becomes an ErrorMessage response."""
 
-    def __init__(self, status: int, error: str | None = None, *, service: str = "PublicApi",
-                 validation: Any = None) -> None:  # fmt: skip
+    def __init__(
+        self, status: int, error: str | None = None, *, service: str = "PublicApi", validation: Any = None
+    ) -> None:
         super().__init__(error)
         self.status, self.error, self.service, self.validation = status, error, service, validation
 
@@ -95,7 +96,15 @@ class CodatApi:
         indices = view.slice((page - 1) * page_size, page_size)
         results = await run_in_threadpool(lambda: [dataset.record(i) for i in indices])
         return json_response(
-            _envelope(request.url.path, results, page, page_size, len(view), query_text, order_text)
+            _envelope(
+                request.url.path,
+                results=results,
+                page=page,
+                size=page_size,
+                total=len(view),
+                query=query_text,
+                order=order_text,
+            )
         )
 
     def _maybe_mutate(self, dataset: Dataset) -> None:
@@ -145,8 +154,11 @@ class CodatApi:
         try:
             get_resource(data_type)
         except ValueError:
-            raise ApiError(400, f"Error processing request - {data_type} is not a supported data type.",
-                           validation=validation_item("dataType", "Unknown data type")) from None  # fmt: skip
+            raise ApiError(
+                400,
+                f"Error processing request - {data_type} is not a supported data type.",
+                validation=validation_item("dataType", "Unknown data type"),
+            ) from None
         connection_id = request.query_params.get("connectionId") or None
         if connection_id is not None:
             conn = company.connections.get(connection_id)
@@ -175,8 +187,9 @@ class CodatApi:
         self.world.settle()
         op = self.world.pull_operations.get(request.path_params["datasetId"])
         if op is None or op.company_id != company.id:
-            raise ApiError(404, f"No dataset was found with ID {request.path_params['datasetId']}",
-                           service="PullApi")  # fmt: skip
+            raise ApiError(
+                404, f"No dataset was found with ID {request.path_params['datasetId']}", service="PullApi"
+            )
         return json_response(op.to_json(self.world.clock()))
 
 
@@ -197,12 +210,16 @@ def _int_param(request: Request, name: str, default: int, low: int, high: int | 
     if value < low or (high is not None and value > high):
         bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
         message = f"{name} must be a whole number {bounds}."
-        raise ApiError(400, f"Error processing request - {message}", validation=validation_item(name, message))
+        raise ApiError(
+            400, f"Error processing request - {message}", validation=validation_item(name, message)
+        )
     return value
 
 
 @functools.lru_cache(maxsize=256)
-def _parse(resource: Resource, query_text: str | None, order_text: str | None) -> tuple[Query | None, OrderBy | None]:
+def _parse(
+    resource: Resource, query_text: str | None, order_text: str | None
+) -> tuple[Query | None, OrderBy | None]:
     fields = fields_for(resource)
     try:
         query = parse_query(query_text, fields, resource.model) if query_text else None
@@ -217,8 +234,16 @@ def _href(path: str, page: int, size: int, query: str | None, order: str | None)
     return {"href": f"{path}?page={page}&pageSize={size}{extra}"}
 
 
-def _envelope(path: str, results: list[Any], page: int, size: int, total: int,
-              query: str | None = None, order: str | None = None) -> dict[str, Any]:  # fmt: skip
+def _envelope(
+    path: str,
+    *,
+    results: list[Any],
+    page: int,
+    size: int,
+    total: int,
+    query: str | None = None,
+    order: str | None = None,
+) -> dict[str, Any]:
     links: dict[str, Any] = {"self": {"href": path}, "current": _href(path, page, size, query, order)}
     if page * size < total:
         links["next"] = _href(path, page + 1, size, query, order)
@@ -231,10 +256,13 @@ def _paged_list(request: Request, items: list[dict[str, Any]], type_name: str) -
     page, size = _paging(request)
     for name in ("query", "orderBy"):
         if request.query_params.get(name):
-            raise ApiError(400, f"Error processing request - the sandbox does not filter {type_name} lists.",
-                           validation=validation_item(name, "Not supported by the sandbox"))  # fmt: skip
+            raise ApiError(
+                400,
+                f"Error processing request - the sandbox does not filter {type_name} lists.",
+                validation=validation_item(name, "Not supported by the sandbox"),
+            )
     chunk = items[(page - 1) * size : page * size]
-    return json_response(_envelope(request.url.path, chunk, page, size, len(items)))
+    return json_response(_envelope(request.url.path, results=chunk, page=page, size=size, total=len(items)))
 
 
 def create_app(world: World) -> CodatGate:
@@ -243,10 +271,20 @@ def create_app(world: World) -> CodatGate:
     routes: list[Route] = []
     for resource in RESOURCES:
         if resource.listable:
-            routes.append(Route(resource.list_path, _handler(functools.partial(api.list_records, resource=resource)),
-                                name=resource.list_operation))  # fmt: skip
-        routes.append(Route(resource.get_path, _handler(functools.partial(api.get_record, resource=resource)),
-                            name=resource.get_operation))  # fmt: skip
+            routes.append(
+                Route(
+                    resource.list_path,
+                    _handler(functools.partial(api.list_records, resource=resource)),
+                    name=resource.list_operation,
+                )
+            )
+        routes.append(
+            Route(
+                resource.get_path,
+                _handler(functools.partial(api.get_record, resource=resource)),
+                name=resource.get_operation,
+            )
+        )
     platform: list[tuple[str, Handler, str, str]] = [
         ("/companies", api.list_companies, "GET", "list-companies"),
         ("/companies/{companyId}", api.get_company, "GET", "get-company"),
@@ -255,9 +293,16 @@ def create_app(world: World) -> CodatGate:
         ("/companies/{companyId}/dataStatus", api.data_status, "GET", "get-company-data-status"),
         ("/companies/{companyId}/data/queue/{dataType}", api.refresh, "POST", "refresh-data-type"),
         ("/companies/{companyId}/data/history", api.list_pull_operations, "GET", "list-pull-operations"),
-        ("/companies/{companyId}/data/history/{datasetId}", api.get_pull_operation, "GET", "get-pull-operation"),
+        (
+            "/companies/{companyId}/data/history/{datasetId}",
+            api.get_pull_operation,
+            "GET",
+            "get-pull-operation",
+        ),
     ]
-    routes.extend(Route(path, _handler(fn), methods=[method], name=name) for path, fn, method, name in platform)
+    routes.extend(
+        Route(path, _handler(fn), methods=[method], name=name) for path, fn, method, name in platform
+    )
     gate = CodatGate(world)
     app = Starlette(routes=[*control_routes(world, gate.state), *routes])
     app.add_exception_handler(404, _not_found)

@@ -21,11 +21,28 @@ DEFAULT_API_KEY = "codat-sandbox"
 
 RetryAfterForm = Literal["seconds", "http-date"]
 PULL_STATUSES = (
-    "Initial", "Queued", "Fetching", "MapQueued", "Mapping", "Complete", "FetchError", "MapError",
-    "InternalError", "ProcessingQueued", "Processing", "ProcessingError", "ValidationQueued", "Validating",
-    "ValidationError", "AuthError", "Cancelled", "NotSupported", "RateLimitError", "PermissionsError",
+    "Initial",
+    "Queued",
+    "Fetching",
+    "MapQueued",
+    "Mapping",
+    "Complete",
+    "FetchError",
+    "MapError",
+    "InternalError",
+    "ProcessingQueued",
+    "Processing",
+    "ProcessingError",
+    "ValidationQueued",
+    "Validating",
+    "ValidationError",
+    "AuthError",
+    "Cancelled",
+    "NotSupported",
+    "RateLimitError",
+    "PermissionsError",
     "PrerequisiteNotMet",
-)  # fmt: skip
+)
 
 
 @dataclass
@@ -110,15 +127,7 @@ class FaultConfig:
         for name, value in changes.items():
             if name not in known:
                 raise ValueError(f"{name}: unknown fault setting; expected one of {', '.join(sorted(known))}")
-            current = getattr(staged, name)
-            if isinstance(current, FaultRule):
-                if not isinstance(value, dict):
-                    raise ValueError(f"{name}: expected an object with every/burst/path_contains")
-                try:
-                    value = FaultRule(**value)
-                except TypeError as exc:
-                    raise ValueError(f"{name}: {exc}") from None
-            setattr(staged, name, value)
+            setattr(staged, name, _coerce(name, getattr(staged, name), value))
         staged.validate()
         for f in fields(self):
             setattr(self, f.name, getattr(staged, f.name))
@@ -135,23 +144,46 @@ class FaultConfig:
             ("daily_quota", self.daily_quota is None or (_int(self.daily_quota) and self.daily_quota >= 0)),
             ("quota_exhausted", isinstance(self.quota_exhausted, bool)),
             ("server_error_status", self.server_error_status in (500, 502, 503, 504)),
-            ("forced_error_status", _int(self.forced_error_status) and 400 <= self.forced_error_status <= 599),
+            (
+                "forced_error_status",
+                _int(self.forced_error_status) and 400 <= self.forced_error_status <= 599,
+            ),
             ("concurrency_limit", _int(self.concurrency_limit) and self.concurrency_limit >= 1),
             ("mutate_every", _int(self.mutate_every) and self.mutate_every >= 0),
             ("mutate_records", _int(self.mutate_records) and self.mutate_records >= 1),
             ("payout_interval_s", _number(self.payout_interval_s) and self.payout_interval_s >= 0),
             ("sync_seconds", _number(self.sync_seconds) and self.sync_seconds >= 0),
-            ("pull_outcome", isinstance(self.pull_outcome, dict)
-             and all(v in PULL_STATUSES for v in self.pull_outcome.values())),
-            ("not_synced", isinstance(self.not_synced, list)
-             and all(v in {r.data_type for r in RESOURCES} for v in self.not_synced)),
-        ]  # fmt: skip
+            (
+                "pull_outcome",
+                isinstance(self.pull_outcome, dict)
+                and all(v in PULL_STATUSES for v in self.pull_outcome.values()),
+            ),
+            (
+                "not_synced",
+                isinstance(self.not_synced, list)
+                and all(v in {r.data_type for r in RESOURCES} for v in self.not_synced),
+            ),
+        ]
         for rule_name in ("rate_limit", "server_error", "forced_error", "drop_connection", "malformed_json"):
             rule = getattr(self, rule_name)
-            checks.append((rule_name, _int(rule.every) and _int(rule.burst) and rule.every >= 0 and rule.burst >= 0))
+            checks.append(
+                (rule_name, _int(rule.every) and _int(rule.burst) and rule.every >= 0 and rule.burst >= 0)
+            )
         for name, ok in checks:
             if not ok:
                 raise ValueError(f"{name}: invalid value {getattr(self, name)!r}")
+
+
+def _coerce(name: str, current: object, value: object) -> object:
+    """Turn a JSON object into a :class:`FaultRule` where the field holds one."""
+    if not isinstance(current, FaultRule) or isinstance(value, FaultRule):
+        return value
+    if not isinstance(value, dict):
+        raise ValueError(f"{name}: expected an object with every/burst/path_contains")
+    try:
+        return FaultRule(**value)
+    except TypeError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
 def _number(value: object) -> bool:

@@ -29,31 +29,43 @@ def control_routes(world: World, counters: Callable[[], dict[str, Any]]) -> list
     """Build the control routes over ``world``; ``counters`` reports the gate's request counts."""
 
     async def state(request: Request) -> Response:
-        return json_response({
-            "api_key_hint": "set with --api-key",
-            "seed": world.config.seed,
-            "companies": [
-                {"id": co.id, "name": co.name,
-                 "connections": [{"id": c.id, "platform": c.platform.name, "sourceType": c.source_type,
-                                  "status": c.status} for c in co.connections.values()]}
-                for co in world.companies.values()
-            ],
-            "faults": world.config.faults.to_json(),
-            "counters": counters(),
-        })  # fmt: skip
+        return json_response(
+            {
+                "api_key_hint": "set with --api-key",
+                "seed": world.config.seed,
+                "companies": [
+                    {
+                        "id": co.id,
+                        "name": co.name,
+                        "connections": [
+                            {
+                                "id": c.id,
+                                "platform": c.platform.name,
+                                "sourceType": c.source_type,
+                                "status": c.status,
+                            }
+                            for c in co.connections.values()
+                        ],
+                    }
+                    for co in world.companies.values()
+                ],
+                "faults": world.config.faults.to_json(),
+                "counters": counters(),
+            }
+        )
 
     async def patch_faults(request: Request) -> Response:
         body = await _json_object(request)
         if isinstance(body, Response):
             return body
         try:
-            world.config.faults.update(body)
+            world.update_faults(body)
         except ValueError as exc:
             return error_response(400, str(exc), service="Sandbox")
         return json_response(world.config.faults.to_json())
 
     async def reset_faults(request: Request) -> Response:
-        world.config.faults.update(FaultConfig().to_json())
+        world.update_faults(FaultConfig().to_json())
         return json_response(world.config.faults.to_json())
 
     async def payouts(request: Request) -> Response:
@@ -63,8 +75,9 @@ def control_routes(world: World, counters: Callable[[], dict[str, Any]]) -> list
         targets = _targets(world, body.get("connection_id"))
         count = body.get("count", 1)
         if not targets or not isinstance(count, int) or count < 1:
-            return error_response(400, "connection_id must name a commerce connection and count be >= 1",
-                                  service="Sandbox")  # fmt: skip
+            return error_response(
+                400, "connection_id must name a commerce connection and count be >= 1", service="Sandbox"
+            )
         now = int(world.clock())
         ids = {c.id: c.datasets["transactions"].append(now, count) for c in targets}
         return json_response({"added": ids})
@@ -80,8 +93,9 @@ def control_routes(world: World, counters: Callable[[], dict[str, Any]]) -> list
         except ValueError as exc:
             return error_response(400, str(exc), service="Sandbox")
         if not targets or not isinstance(count, int) or count < 1:
-            return error_response(400, "connection_id must name a commerce connection and count be >= 1",
-                                  service="Sandbox")  # fmt: skip
+            return error_response(
+                400, "connection_id must name a commerce connection and count be >= 1", service="Sandbox"
+            )
         now = int(world.clock())
         bumped = {c.id: len(c.datasets[resource.name].bump(now, count, salt=now)) for c in targets}
         return json_response({"bumped": bumped})

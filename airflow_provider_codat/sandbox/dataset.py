@@ -209,7 +209,9 @@ class Dataset:
         indices = [i for i in candidates if residual is None or residual.matches(self.record(i))]
         if order is not None:
             keys = {i: order.key(self.record(i)) for i in indices}
-            indices.sort(key=keys.__getitem__, reverse=order.descending)
+            indices.sort(key=keys.__getitem__)  # stable: ties keep index order
+            if order.descending:  # descending is the exact reverse of ascending, ties included
+                indices.reverse()
         return ListView(array("q", indices))
 
     def _runs_within(self, lower: Bound | None, upper: Bound | None) -> list[tuple[int, int]]:
@@ -224,7 +226,9 @@ class Dataset:
         ranges = [base, (n + a, n + max(a, b))]
         if not self._overrides:
             return ranges
-        inside = [i for i, when in self._overrides.items() if _in_bounds(when, lo_t, lo_strict, hi_t, hi_strict)]
+        inside = [
+            i for i, when in self._overrides.items() if _in_bounds(when, lo_t, lo_strict, hi_t, hi_strict)
+        ]
         points = sorted(self._overrides)
         runs: list[tuple[int, int]] = []
         for start, stop in ranges:

@@ -42,8 +42,10 @@ def error_body(
 
 def validation_item(item_id: str, message: str) -> dict[str, Any]:
     """One entry of ErrorMessage.validation.errors, naming the offending parameter."""
-    return {"errors": [{"itemId": item_id, "message": message, "validatorName": "RequestValidator"}],
-            "warnings": []}  # fmt: skip
+    return {
+        "errors": [{"itemId": item_id, "message": message, "validatorName": "RequestValidator"}],
+        "warnings": [],
+    }
 
 
 def json_bytes(data: Any) -> bytes:

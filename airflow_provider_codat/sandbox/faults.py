@@ -4,8 +4,9 @@ In order, for every request outside the reserved ``/_sandbox/`` prefix: payouts 
 applied; the ``Authorization`` header is checked (401); the request is counted against the daily
 quota, and every response carries ``X-Rate-Limit-Limit``/``-Remaining``/``-Reset``; then the
 configured faults may answer instead of the API: daily-quota 429 (``Retry-After`` hours away),
-rate-limit 429, 5xx, a forced status (402, 403, ...), per-company concurrency 429; latency is added; and finally the API's answer
-may be cut mid-body (dropped connection) or truncated into malformed JSON.
+rate-limit 429, 5xx, a forced status (402, 403, ...), per-company concurrency 429; latency is
+added; and finally the API's answer may be cut mid-body (dropped connection) or truncated into
+malformed JSON.
 """
 
 from __future__ import annotations
@@ -61,12 +62,18 @@ class CodatGate:
         if faults.quota_exhausted or self.requests_today > quota:
             reset = self._next_reset()
             retry = self._retry_after(reset - datetime.now(UTC), reset)
-            await _send_error(send, 429, {**headers, "Retry-After": retry},
-                              "You have exceeded your daily request quota; it resets at 00:00 UTC.")  # fmt: skip
+            await _send_error(
+                send,
+                429,
+                {**headers, "Retry-After": retry},
+                "You have exceeded your daily request quota; it resets at 00:00 UTC.",
+            )
             return
         if self._fires("rate_limit", faults.rate_limit, path):
             wait = timedelta(seconds=faults.retry_after_seconds)
-            await _send_error(send, 429, {**headers, "Retry-After": self._retry_after(wait, datetime.now(UTC) + wait)})
+            await _send_error(
+                send, 429, {**headers, "Retry-After": self._retry_after(wait, datetime.now(UTC) + wait)}
+            )
             return
         if self._fires("server_error", faults.server_error, path):
             await _send_error(send, faults.server_error_status, headers)
@@ -79,8 +86,12 @@ class CodatGate:
         self._in_flight[key] += 1
         try:
             if key and self._in_flight[key] > faults.concurrency_limit:
-                await _send_error(send, 429, {**headers, "Retry-After": "1"},
-                                  "Too many concurrent requests for this company; please retry later.")  # fmt: skip
+                await _send_error(
+                    send,
+                    429,
+                    {**headers, "Retry-After": "1"},
+                    "Too many concurrent requests for this company; please retry later.",
+                )
                 return
             if faults.latency_ms > 0:
                 await asyncio.sleep(faults.latency_ms / 1000)
@@ -169,12 +180,17 @@ def _encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
 
 async def _send_error(send: Send, status: int, headers: dict[str, str], error: str | None = None) -> None:
     body = json_bytes(error_body(status, error))
-    await send({
-        "type": "http.response.start",
-        "status": status,
-        "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                    *_encode_headers(headers)],
-    })  # fmt: skip
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+                *_encode_headers(headers),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -212,8 +228,13 @@ def _truncating(send: Send, headers: dict[str, str]) -> Send:
         body = message.get("body", b"")
         cut = body[: max(1, len(body) // 2)]
         kept = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
-        await send({**start, "status": 200, "headers": [*kept, (b"content-length", str(len(cut)).encode()),
-                                                       *_encode_headers(headers)]})  # fmt: skip
+        await send(
+            {
+                **start,
+                "status": 200,
+                "headers": [*kept, (b"content-length", str(len(cut)).encode()), *_encode_headers(headers)],
+            }
+        )
         await send({"type": "http.response.body", "body": cut})
 
     return wrapped

@@ -26,7 +26,9 @@ _SAMPLES = 64
 def fields_for(resource: Resource) -> Fields:
     """Return the dotted, queryable fields of ``resource`` with their kinds."""
     counts = {r.name: 10 for r in RESOURCES}
-    ctx = ConnectionData(0, "company", "connection", "Sample", PLATFORMS[0], counts, datetime(2024, 1, 1, tzinfo=UTC))
+    ctx = ConnectionData(
+        0, "company", "connection", "Sample", PLATFORMS[0], counts, datetime(2024, 1, 1, tzinfo=UTC)
+    )
     found: dict[str, FieldKind] = {}
     for i in range(_SAMPLES):
         _collect(BUILDERS[resource.name](ctx, i, "2023-12-01T00:00:00Z"), "", found)

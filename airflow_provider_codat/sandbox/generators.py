@@ -257,9 +257,17 @@ def _order(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
         "totalGratuity": 5e-07 if i % 997 == 13 else 0,
         "orderLineItems": [item for item, _ in items],
         "payments": [
-            {"id": payment_id, "amount": total_cents / 100, "currency": currency, "type": "Card",
-             "status": "Paid", "paymentProvider": ctx.platform.name}
-        ] if payment_id else [],
+            {
+                "id": payment_id,
+                "amount": total_cents / 100,
+                "currency": currency,
+                "type": "Card",
+                "status": "Paid",
+                "paymentProvider": ctx.platform.name,
+            }
+        ]
+        if payment_id
+        else [],
         "serviceCharges": [],
         "locationRef": {"id": location_id, "name": f"Location {location_id}"} if location_id else None,
         "customerRef": {"id": customer_id, "name": f"Customer {customer_id}"} if customer_id else None,
@@ -363,9 +371,15 @@ def _tax_component(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]
 
 
 _TXN_TYPES = (
-    ("Payment", 55), ("Refund", 10), ("PaymentFee", 15), ("PaymentFeeRefund", 2),
-    ("Payout", 9), ("FailedPayout", 2), ("Transfer", 4), ("Unknown", 3),
-)  # fmt: skip
+    ("Payment", 55),
+    ("Refund", 10),
+    ("PaymentFee", 15),
+    ("PaymentFeeRefund", 2),
+    ("Payout", 9),
+    ("FailedPayout", 2),
+    ("Transfer", 4),
+    ("Unknown", 3),
+)
 _TXN_TABLE = tuple(kind for kind, weight in _TXN_TYPES for _ in range(weight))
 
 
@@ -410,8 +424,12 @@ def _company_info(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
         "registrationNumber": f"{h % 10**8:08d}",
         "baseCurrency": ctx.platform.currency,
         "accountBalances": [
-            {"available": _money(h >> 8, 100, 90000), "pending": _money(h >> 16, 0, 5000),
-             "reserved": 0, "currency": ctx.platform.currency}
+            {
+                "available": _money(h >> 8, 100, 90000),
+                "pending": _money(h >> 16, 0, 5000),
+                "reserved": 0,
+                "currency": ctx.platform.currency,
+            }
         ],
         "sourceUrls": {"dashboard": f"https://{ctx.platform.name.lower()}.example.com"},
         "createdDate": _source_date(ctx, h >> 24, 2000),

@@ -50,11 +50,17 @@ class CodatSandbox:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((self.host, self._port))
         self._port = sock.getsockname()[1]
-        config = uvicorn.Config(create_app(self.world), log_level="warning", lifespan="off",
-                                access_log=False, timeout_graceful_shutdown=1)  # fmt: skip
+        config = uvicorn.Config(
+            create_app(self.world),
+            log_level="warning",
+            lifespan="off",
+            access_log=False,
+            timeout_graceful_shutdown=1,
+        )
         self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(target=self._server.run, kwargs={"sockets": [sock]},
-                                        name="codat-sandbox", daemon=True)  # fmt: skip
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [sock]}, name="codat-sandbox", daemon=True
+        )
         self._thread.start()
         deadline = threading.Event()
         for _ in range(int(_START_TIMEOUT_S / 0.01)):
@@ -121,13 +127,13 @@ class CodatSandbox:
     # -- scripting faults and data ------------------------------------------------------------
     def set_faults(self, **changes: Any) -> None:
         """Change faults while running (same names as ``PATCH /_sandbox/faults``)."""
-        self.world.config.faults.update(changes)
+        self.world.update_faults(changes)
 
     def reset_faults(self) -> None:
         """Turn every fault off."""
         from airflow_provider_codat.sandbox.config import FaultConfig
 
-        self.world.config.faults.update(FaultConfig().to_json())
+        self.world.update_faults(FaultConfig().to_json())
 
     def add_payouts(self, connection_id: str, count: int = 1) -> list[str]:
         """Append ``count`` Payout transactions stamped now; return their ids."""

@@ -24,12 +24,26 @@ __all__ = ["Company", "Connection", "PullOperation", "World"]
 
 _COMPANY_NAMES = ("Acme Coffee", "Northwind Traders", "Globex Outfitters", "Initech Books", "Umbrella Bikes")
 _PROGRESS = (  # (fraction of the sync time elapsed, status, progress)
-    (0.05, "Queued", 0), (0.4, "Fetching", 20), (0.6, "MapQueued", 50), (0.95, "Mapping", 70),
-)  # fmt: skip
+    (0.05, "Queued", 0),
+    (0.4, "Fetching", 20),
+    (0.6, "MapQueued", 50),
+    (0.95, "Mapping", 70),
+)
 _ERROR_STATUSES = frozenset(
-    {"FetchError", "MapError", "InternalError", "ProcessingError", "ValidationError", "AuthError",
-     "Cancelled", "NotSupported", "RateLimitError", "PermissionsError", "PrerequisiteNotMet"}
-)  # fmt: skip
+    {
+        "FetchError",
+        "MapError",
+        "InternalError",
+        "ProcessingError",
+        "ValidationError",
+        "AuthError",
+        "Cancelled",
+        "NotSupported",
+        "RateLimitError",
+        "PermissionsError",
+        "PrerequisiteNotMet",
+    }
+)
 
 
 def iso(ts: float) -> str:
@@ -154,6 +168,8 @@ class World:
         self.companies: dict[str, Company] = {}
         self.pull_operations: dict[str, PullOperation] = {}
         self._synced: dict[tuple[str, str], str] = {}  # (company, data type) -> last successful op id
+        self._payout_interval = config.faults.payout_interval_s
+        self._payout_origin = self.started
         self._payouts_due = 0
         self._build()
 
@@ -167,7 +183,9 @@ class World:
             self.companies[company.id] = company
             for k in range(cfg.connections):
                 platform = PLATFORMS[(ci + k) % len(PLATFORMS)]
-                conn = Connection(uuid_for(cfg.seed, 2, ci, k), company.id, platform, "Commerce", "Linked", created)
+                conn = Connection(
+                    uuid_for(cfg.seed, 2, ci, k), company.id, platform, "Commerce", "Linked", created
+                )
                 counts = {r.name: cfg.count_for(r.name) for r in RESOURCES}
                 ctx = ConnectionData(cfg.seed, company.id, conn.id, name, platform, counts, cfg.anchor)
                 for r in RESOURCES:
@@ -175,7 +193,9 @@ class World:
                 company.connections[conn.id] = conn
                 commerce.append(conn)
             xero = Platform("Xero", "gbol", "GBP", "GB")
-            accounting = Connection(uuid_for(cfg.seed, 3, ci), company.id, xero, "Accounting", "Linked", created)
+            accounting = Connection(
+                uuid_for(cfg.seed, 3, ci), company.id, xero, "Accounting", "Linked", created
+            )
             company.connections[accounting.id] = accounting
         for conn in commerce[len(commerce) - min(cfg.unlinked_connections, len(commerce)) :]:
             conn.status = "Unlinked"
@@ -186,18 +206,25 @@ class World:
         return [c for co in self.companies.values() for c in co.connections.values() if c.datasets]
 
     # -- time-driven changes ------------------------------------------------------------------
+    def update_faults(self, changes: dict[str, Any]) -> None:
+        """Change the fault configuration now (see :meth:`FaultConfig.update`)."""
+        self.config.faults.update(changes)
+        self.advance()
+
     def advance(self) -> None:
         """Apply what time has brought: payouts that arrived since the last request."""
         interval = self.config.faults.payout_interval_s
-        if interval <= 0:
-            return
         now = self.clock()
-        due = int((now - self.started) / interval)
         with self.lock:
+            if interval != self._payout_interval:  # switched on or changed: count from now
+                self._payout_interval, self._payout_origin, self._payouts_due = interval, now, 0
+            if interval <= 0:
+                return
+            due = int((now - self._payout_origin) / interval)
             if due <= self._payouts_due:
                 return
             for n in range(self._payouts_due + 1, due + 1):
-                when = int(self.started + n * interval)
+                when = int(self._payout_origin + n * interval)
                 for conn in self.commerce_connections():
                     conn.datasets["transactions"].append(when)
             self._payouts_due = due
@@ -212,7 +239,9 @@ class World:
     def queue_refresh(self, company: Company, data_type: str, connection_id: str | None) -> PullOperation:
         """Queue a refresh of ``data_type``; see :class:`RefreshInProgress`."""
         now = self.clock()
-        targets = [connection_id] if connection_id else [c.id for c in company.connections.values() if c.datasets]
+        targets = (
+            [connection_id] if connection_id else [c.id for c in company.connections.values() if c.datasets]
+        )
         faults = self.config.faults
         outcome = faults.pull_outcome.get(data_type, faults.pull_outcome.get("*", "Complete"))
         with self.lock:
@@ -225,7 +254,9 @@ class World:
                 ):
                     raise RefreshInProgress(op)
             ops = [
-                PullOperation(str(uuid.uuid4()), company.id, target, data_type, now, faults.sync_seconds, outcome)
+                PullOperation(
+                    str(uuid.uuid4()), company.id, target, data_type, now, faults.sync_seconds, outcome
+                )
                 for target in targets
             ]
             for op in ops:
@@ -247,10 +278,13 @@ class World:
         out: dict[str, Any] = {}
         for r in RESOURCES:
             ops = sorted(
-                (op for op in self.pull_operations.values()
-                 if op.company_id == company.id and op.data_type == r.data_type),
+                (
+                    op
+                    for op in self.pull_operations.values()
+                    if op.company_id == company.id and op.data_type == r.data_type
+                ),
                 key=lambda op: op.requested,
-            )  # fmt: skip
+            )
             entry: dict[str, Any] = {"dataType": r.data_type}
             succeeded = self._synced.get((company.id, r.data_type))
             if ops:

@@ -1,0 +1,163 @@
+"""Every fault the sandbox injects, observed over loopback with real httpx."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+
+import httpx
+import pytest
+
+from airflow_provider_codat.sandbox import CodatSandbox
+
+from .conftest import data_path
+
+
+def test_rate_limit_headers_are_always_present_and_count_down(
+    sandbox: CodatSandbox, client: httpx.Client
+) -> None:
+    first = client.get("/companies")
+    second = client.get("/companies")
+    assert first.headers["X-Rate-Limit-Limit"] == "3000"
+    assert int(second.headers["X-Rate-Limit-Remaining"]) == int(first.headers["X-Rate-Limit-Remaining"]) - 1
+    reset = datetime.fromisoformat(first.headers["X-Rate-Limit-Reset"].replace("Z", "+00:00"))
+    assert reset > datetime.now(UTC) and reset.hour == 0
+
+
+def test_latency(sandbox: CodatSandbox, client: httpx.Client) -> None:
+    sandbox.set_faults(latency_ms=200)
+    started = time.perf_counter()
+    client.get("/companies")
+    assert time.perf_counter() - started >= 0.2
+
+
+@pytest.mark.parametrize("form", ["seconds", "http-date"])
+def test_rate_limit_every_nth_with_retry_after(
+    sandbox: CodatSandbox, client: httpx.Client, form: str
+) -> None:
+    sandbox.set_faults(rate_limit={"every": 3}, retry_after_seconds=7, retry_after_form=form)
+    statuses = [client.get("/companies") for _ in range(6)]
+    assert [r.status_code for r in statuses] == [200, 200, 429, 200, 200, 429]
+    limited = statuses[2]
+    assert limited.json()["statusCode"] == 429 and limited.headers["X-Rate-Limit-Remaining"]
+    retry_after = limited.headers["Retry-After"]
+    if form == "seconds":
+        assert retry_after == "7"
+    else:
+        wait = (parsedate_to_datetime(retry_after) - datetime.now(UTC)).total_seconds()
+        assert 4 <= wait <= 8
+
+
+def test_rate_limit_burst_then_recovers(sandbox: CodatSandbox, client: httpx.Client) -> None:
+    sandbox.set_faults(rate_limit={"burst": 2})
+    assert [client.get("/companies").status_code for _ in range(3)] == [429, 429, 200]
+
+
+def test_faults_can_target_a_path(sandbox: CodatSandbox, client: httpx.Client) -> None:
+    sandbox.set_faults(server_error={"every": 1, "path_contains": "commerce-orders"})
+    assert client.get(data_path(sandbox, "commerce-customers")).status_code == 200
+    assert client.get(data_path(sandbox, "commerce-orders")).status_code == 503
+
+
+def test_daily_quota_exhaustion_means_hours_of_waiting(sandbox: CodatSandbox, client: httpx.Client) -> None:
+    sandbox.set_faults(quota_exhausted=True)
+    response = client.get("/companies")
+    assert response.status_code == 429
+    assert response.headers["X-Rate-Limit-Remaining"] == "0"
+    seconds = int(response.headers["Retry-After"])
+    now = datetime.now(UTC)
+    midnight = (now.replace(hour=0, minute=0, second=0, microsecond=0)).timestamp() + 86400
+    assert abs(seconds - (midnight - now.timestamp())) < 5
+    sandbox.set_faults(quota_exhausted=False, retry_after_form="http-date")
+    sandbox.set_faults(daily_quota=0)
+    response = client.get("/companies")
+    assert response.status_code == 429
+    assert parsedate_to_datetime(response.headers["Retry-After"]).timestamp() == pytest.approx(
+        midnight, abs=2
+    )
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_server_error_burst(sandbox: CodatSandbox, client: httpx.Client, status: int) -> None:
+    sandbox.set_faults(server_error={"burst": 2}, server_error_status=status)
+    responses = [client.get("/companies") for _ in range(3)]
+    assert [r.status_code for r in responses] == [status, status, 200]
+    assert responses[0].json()["statusCode"] == status
+
+
+@pytest.mark.parametrize("status", [402, 403])
+def test_forced_error_status(sandbox: CodatSandbox, client: httpx.Client, status: int) -> None:
+    sandbox.set_faults(forced_error={"burst": 1}, forced_error_status=status)
+    assert client.get("/companies").json()["statusCode"] == status
+    assert client.get("/companies").status_code == 200
+
+
+def test_connection_dropped_mid_body(sandbox: CodatSandbox, client: httpx.Client) -> None:
+    sandbox.set_faults(drop_connection={"burst": 1})
+    with pytest.raises(httpx.RemoteProtocolError):
+        client.get(data_path(sandbox, "commerce-orders"), params={"pageSize": 30})
+    assert client.get(data_path(sandbox, "commerce-orders")).status_code == 200
+
+
+def test_malformed_json_body(sandbox: CodatSandbox, client: httpx.Client) -> None:
+    sandbox.set_faults(malformed_json={"burst": 1})
+    response = client.get(data_path(sandbox, "commerce-orders"))
+    assert response.status_code == 200
+    with pytest.raises(json.JSONDecodeError):
+        response.json()
+
+
+def test_concurrency_limit_per_company(sandbox: CodatSandbox) -> None:
+    sandbox.set_faults(latency_ms=400, concurrency_limit=3)
+    company_a, company_b = sandbox.company_ids
+
+    async def burst() -> list[int]:
+        async with httpx.AsyncClient(
+            base_url=sandbox.url, headers={"Authorization": sandbox.auth_header}
+        ) as c:
+            own = [c.get(f"/companies/{company_a}") for _ in range(5)]
+            other = [c.get(f"/companies/{company_b}")]
+            return [r.status_code for r in await asyncio.gather(*own, *other)]
+
+    statuses = asyncio.run(burst())
+    assert sorted(statuses[:5]) == [200, 200, 200, 429, 429]
+    assert statuses[5] == 200
+
+
+def test_data_changes_during_paging(sandbox: CodatSandbox, client: httpx.Client) -> None:
+    sandbox.set_faults(mutate_every=2, mutate_records=3)
+    path = data_path(sandbox, "commerce-customers", which=1)
+    window = "modifiedDate<" + datetime.now(UTC).strftime("%Y-%m-%dT00:00:00Z")
+    totals = [
+        client.get(path, params={"query": window, "pageSize": 5, "page": p}).json()["totalResults"]
+        for p in (1, 2)
+    ]
+    assert totals[1] < totals[0]
+    changed = client.get(path, params={"query": "modifiedDate>=" + datetime.now(UTC).strftime("%Y-%m-%d")})
+    assert changed.json()["totalResults"] == totals[0] - totals[1]
+
+
+def test_payouts_arrive_over_time(sandbox: CodatSandbox, client: httpx.Client) -> None:
+    since = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    query = {"query": f"type=Payout&&modifiedDate>={since}"}
+    path = data_path(sandbox, "commerce-transactions")
+    assert client.get(path, params=query).json()["totalResults"] == 0
+    sandbox.set_faults(payout_interval_s=0.2)
+    time.sleep(0.7)
+    payouts = client.get(path, params=query).json()
+    assert payouts["totalResults"] >= 2
+    assert all(r["type"] == "Payout" for r in payouts["results"])
+
+
+def test_payouts_through_the_control_endpoint(sandbox: CodatSandbox, client: httpx.Client) -> None:
+    _, connection = sandbox.connections[1]
+    added = httpx.post(
+        sandbox.url + "/_sandbox/payouts", json={"connection_id": connection, "count": 2}
+    ).json()
+    ids = added["added"][connection]
+    for rid in ids:
+        record = client.get(data_path(sandbox, f"commerce-transactions/{rid}", which=1)).json()
+        assert record["type"] == "Payout"

@@ -45,7 +45,7 @@ __all__ = [
 
 _EnumT = TypeVar("_EnumT", bound=Enum)
 
-OpenEnum = Annotated[_EnumT | str, Field(union_mode="smart")]
+OpenEnum = Annotated[_EnumT | str, Field(union_mode="left_to_right")]
 """A spec enum that also admits unknown values: ``OpenEnum[TransactionType]``.
 
 A value the enum knows becomes its member (``"Payout"`` -> ``TransactionType.PAYOUT``); any other
@@ -151,10 +151,11 @@ class CodatModel(BaseModel):
     ``model_extra``, and every field is optional.
 
     :attr:`raw` is the mapping the instance was validated from, kept by reference: the argument of
-    :meth:`from_raw` or of ``model_validate``, or for a nested model its part of that mapping.
-    A model built another way (keyword arguments, ``model_construct``, JSON text) has no such
-    mapping, and :attr:`raw` falls back to ``model_dump(by_alias=True, mode="json")``. ``raw`` is
-    the input as received: it does not follow later changes to the model. Equality ignores it.
+    :meth:`from_raw` or ``model_validate``, the object :meth:`from_json` decoded (exact decimals) or
+    ``model_validate_json`` decoded (floats), and for a nested model its part of that mapping. A
+    model built from keyword arguments or ``model_construct`` has none, and :attr:`raw` falls back
+    to ``model_dump(by_alias=True, mode="json")``. ``raw`` is the input as received: it does not
+    follow later changes (or ``model_copy(update=...)``). Equality ignores it.
     """
 
     # defer_build: schemas are built on first use, which keeps ``import airflow_provider_codat.models`` cheap.

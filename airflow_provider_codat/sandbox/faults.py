@@ -14,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import contextlib
 import hmac
+import logging
 import re
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -96,7 +98,8 @@ class CodatGate:
             if faults.latency_ms > 0:
                 await asyncio.sleep(faults.latency_ms / 1000)
             if self._fires("drop_connection", faults.drop_connection, path):
-                await self.app(scope, receive, _dropping(send, headers))
+                with contextlib.suppress(_Dropped):
+                    await self.app(scope, receive, _dropping(send, headers))
             elif self._fires("malformed_json", faults.malformed_json, path):
                 await self.app(scope, receive, _truncating(send, headers))
             else:
@@ -203,15 +206,29 @@ def _with_headers(send: Send, headers: dict[str, str]) -> Send:
     return wrapped
 
 
+class _Dropped(Exception):
+    """Raised after half a body was sent, to end the response early."""
+
+
+class _IncompleteResponseFilter(logging.Filter):
+    """Hide uvicorn's complaint about the responses the drop-connection fault cuts on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "without completing response" not in record.getMessage()
+
+
+logging.getLogger("uvicorn.error").addFilter(_IncompleteResponseFilter())
+
+
 def _dropping(send: Send, headers: dict[str, str]) -> Send:
-    """Send the headers and half of the body, then stop: the server closes the connection."""
+    """Send the headers and half of the body, then stop: uvicorn then closes the connection."""
     inner = _with_headers(send, headers)
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.body":
             body = message.get("body", b"")
             await inner({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
-            raise ConnectionAbortedError("sandbox fault: connection dropped mid-body")
+            raise _Dropped
         await inner(message)
 
     return wrapped

@@ -145,6 +145,14 @@ def _ref(ctx: ConnectionData, resource: str, h: int) -> str | None:
     return record_id(resource, h % count) if count else None
 
 
+def _present(record: dict[str, Any]) -> dict[str, Any]:
+    """Drop the keys whose value is None (a reference that cannot be made is omitted).
+
+    The spec's reference schemas (``customerRef``, ``transactionSourceRef``, ...) are not nullable.
+    """
+    return {k: v for k, v in record.items() if v is not None}
+
+
 def _address(ctx: ConnectionData, h: int, kind: str) -> dict[str, Any]:
     country = ctx.platform.country + (" " if chance(h, 0.1) else "")
     return {
@@ -219,7 +227,7 @@ def _line_item(ctx: ConnectionData, h: int, n: int) -> tuple[dict[str, Any], int
     total_cents = qty * unit_cents
     product_id = _ref(ctx, "products", h >> 16)
     variant = {"id": f"{product_id}-v{(h >> 20) % 2}", "name": "Regular"} if product_id else None
-    item = {
+    item: dict[str, Any] = {
         "id": f"li_{n}",
         "quantity": qty,
         "taxPercentage": 20,
@@ -231,7 +239,7 @@ def _line_item(ctx: ConnectionData, h: int, n: int) -> tuple[dict[str, Any], int
         "productVariantRef": variant,
         "discountAllocations": [],
     }
-    return item, total_cents
+    return _present(item), total_cents
 
 
 def _order(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
@@ -244,7 +252,7 @@ def _order(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
     payment_id = _ref(ctx, "payments", h >> 7)
     currency = _currency(ctx, h >> 9)
     created = _source_date(ctx, h >> 11)
-    return {
+    record: dict[str, Any] = {
         "id": record_id("orders", i),
         "orderNumber": f"#{1000 + i}",
         "country": ctx.platform.country,
@@ -276,12 +284,13 @@ def _order(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
         "modifiedDate": modified,
         "sourceModifiedDate": _source_date(ctx, h >> 13, 30),
     }
+    return _present(record)
 
 
 def _payment(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
     h = mix(ctx.key, 5, i)
     method_id = _ref(ctx, "payment_methods", h >> 3)
-    return {
+    record: dict[str, Any] = {
         "id": record_id("payments", i),
         "amount": _money(h >> 6, 1, 900),
         "currency": _currency(ctx, h >> 20),
@@ -295,6 +304,7 @@ def _payment(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
         "sourceModifiedDate": _source_date(ctx, h >> 32, 30),
         "type": pick(h >> 36, ("Card", "Cash", "OnlineCard")),
     }
+    return _present(record)
 
 
 def _payment_method(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
@@ -397,7 +407,7 @@ def _transaction(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
         amount = -5e-07
     source = _ref(ctx, "payments", h >> 20) if kind in ("Payment", "Refund", "PaymentFee") else None
     created = _source_date(ctx, h >> 24)
-    return {
+    record: dict[str, Any] = {
         "id": record_id("transactions", i, ctx.counts.get("transactions", 0)),
         "totalAmount": amount,
         "currency": _currency(ctx, h >> 28),
@@ -410,6 +420,7 @@ def _transaction(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
         "modifiedDate": modified,
         "sourceModifiedDate": _source_date(ctx, h >> 32, 30),
     }
+    return _present(record)
 
 
 def _company_info(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:

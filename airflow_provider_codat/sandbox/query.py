@@ -499,26 +499,11 @@ def _compile(node: Node) -> _Predicate:
 
 
 def _compile_comparison(node: Comparison) -> _Predicate:
-    """Compile one comparison; the field's kind follows from the typed value."""
-    target: Any = node.value
-    if isinstance(target, bool):
-        convert = _CONVERT["boolean"]
-    elif isinstance(target, str):
-        target = target.casefold()
-        convert = lambda value: value.casefold() if type(value) is str else None  # noqa: E731
-    elif isinstance(target, Decimal):
-        convert = _record_number
-    else:
-        convert = _record_datetime
-    compare = _COMPARE[node.op]
+    """Compile one comparison: read the field, then test its value."""
+    test = _value_test(node.op, node.value)
     if "." not in node.field:
         key = node.field
-
-        def simple(record: Mapping[str, Any]) -> bool:
-            value = convert(record.get(key))
-            return value is not None and compare(value, target)
-
-        return simple
+        return lambda record: test(record.get(key))
     path = node.field.split(".")
 
     def dotted(record: Mapping[str, Any]) -> bool:
@@ -526,9 +511,39 @@ def _compile_comparison(node: Comparison) -> _Predicate:
         try:
             for part in path:
                 current = current.get(part)
-        except AttributeError:
+        except AttributeError:  # a list, string or None on the way
             return False
-        value = convert(current)
-        return value is not None and compare(value, target)
+        return test(current)
 
     return dotted
+
+
+def _value_test(op: str, target: Any) -> Callable[[object], bool]:
+    """Return a test of one record value against ``target``, whose type gives the field's kind."""
+    compare = _COMPARE[op]
+    if isinstance(target, bool):
+        convert = _CONVERT["boolean"]
+    elif isinstance(target, str):
+        target = target.casefold()
+        convert = lambda value: value.casefold() if type(value) is str else None  # noqa: E731
+    elif isinstance(target, datetime):
+        convert = _record_datetime
+    else:
+        convert = _record_number
+        as_float = float(target)
+        if isfinite(as_float) and Decimal(repr(as_float)) == target:
+            # Rounding to the shortest repr is monotonic, so for a float x, Decimal(repr(x)) compares
+            # with target exactly as x compares with as_float; skip the costly Decimal conversion.
+            def number(value: object) -> bool:
+                if type(value) is float:
+                    return isfinite(value) and compare(value, as_float)
+                converted = _record_number(value)
+                return converted is not None and compare(converted, target)
+
+            return number
+
+    def test(value: object) -> bool:
+        converted = convert(value)
+        return converted is not None and compare(converted, target)
+
+    return test

@@ -141,7 +141,7 @@ class PullOperation:
         status, progress = self.status_at(now)
         done = not self.is_running(now)
         errored = done and status in _ERROR_STATUSES
-        return {
+        out: dict[str, Any] = {
             "id": self.id,
             "companyId": self.company_id,
             "connectionId": self.connection_id,
@@ -155,6 +155,9 @@ class PullOperation:
             "isCompleted": done and status == "Complete",
             "isErrored": errored,
         }
+        if not done:  # the spec's ``completed`` is a DateTime, not nullable: absent while running
+            del out["completed"]
+        return out
 
 
 class World:

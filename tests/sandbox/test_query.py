@@ -113,6 +113,13 @@ def test_float_record_values_compare_by_their_decimal_text() -> None:
     assert matches("totalAmount=0.3", {"totalAmount": 0.3})
     assert matches("totalAmount=300.0e-3", {"totalAmount": "0.3"})
     assert matches("totalAmount=1.10", {"totalAmount": 1.1})
+    assert matches("totalAmount=0", {"totalAmount": -0.0})
+    # values no float holds exactly still compare as decimals
+    assert matches("totalAmount<0.30000000000000001", {"totalAmount": 0.3})
+    assert not matches("totalAmount=0.30000000000000001", {"totalAmount": 0.3})
+    assert matches("totalAmount<1e400", {"totalAmount": 1e300})
+    assert matches("totalAmount>1e23", {"totalAmount": 10**23 + 1})
+    assert not matches("totalAmount>1e23", {"totalAmount": 99999999999999991611392})
 
 
 @pytest.mark.parametrize(
@@ -426,7 +433,9 @@ INSTANTS = [
     utc(2021, 1, 1),
     utc(2023, 3, 4, 5, 6, 7, 123456),
 ]
-AMOUNTS = ["0", "1", "1.5", "-2", "100", "0.1", "1E+3"]
+AMOUNTS = ["0", "1", "1.5", "-2", "100", "0.1", "0.3", "1E+3"]
+# the last two are no float's shortest repr, so float records take the exact-decimal path
+QUERY_AMOUNTS = [*AMOUNTS, "+1", ".5", "1.", "1e2", "-0.10", "0.30000000000000001", "0.29999999999999999"]
 SPACE = st.sampled_from(["", " ", "  ", "\t"])
 
 
@@ -480,7 +489,7 @@ def leaves(draw: st.DrawFn, fields: tuple[str, ...] = tuple(FIELDS)) -> Expr:
     else:
         op = draw(st.sampled_from(list(OPS)))
         if kind == "number":
-            text = draw(st.sampled_from([*AMOUNTS, "+1", ".5", "1.", "1e2", "-0.10"]))
+            text = draw(st.sampled_from(QUERY_AMOUNTS))
             target: Any = Decimal(text)
         else:
             target = draw(st.sampled_from(INSTANTS))

@@ -1,0 +1,94 @@
+"""Client settings, resolved once from an Airflow Connection (or built directly), and their defaults."""
+
+from __future__ import annotations
+
+import base64
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "MAX_CONCURRENCY",
+    "MAX_PAGE_SIZE",
+    "ClientConfig",
+    "RetryPolicy",
+    "auth_header",
+]
+
+DEFAULT_BASE_URL = "https://api.codat.io"
+MAX_PAGE_SIZE = 5000
+"""Codat's largest ``pageSize``."""
+MAX_CONCURRENCY = 10
+"""Codat's limit of concurrent requests per company."""
+
+
+class RetryPolicy(BaseModel):
+    """Per-call retries of idempotent requests: exponential backoff with jitter, honouring Retry-After.
+
+    :param max_attempts: Attempts per call, the first included.
+    :param initial_wait: Seconds before the first retry; later waits grow by ``multiplier``.
+    :param multiplier: Growth of the wait between retries.
+    :param max_wait: Longest single wait. A ``Retry-After`` beyond it is not slept: the call raises
+        :class:`~airflow_provider_codat.exceptions.CodatRateLimitError` with ``retry_at`` at once.
+    :param max_total: Longest total time spent on one call, waits included.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 6
+    initial_wait: Annotated[float, Field(ge=0, le=3600)] = 0.5
+    multiplier: Annotated[float, Field(ge=1, le=10)] = 1.5
+    max_wait: Annotated[float, Field(ge=0, le=3600)] = 60.0
+    max_total: Annotated[float, Field(gt=0, le=86400)] = 600.0
+
+
+class ClientConfig(BaseModel):
+    """Everything a Codat client needs; secrets stay in :class:`~pydantic.SecretStr`.
+
+    :param api_key: The raw API key, or a whole ``Basic ...`` header as the Codat Portal hands out.
+    :param base_url: Codat's base URL (the sandbox's, in tests).
+    :param timeout: Seconds to wait on connect, read and write.
+    :param page_size: Default ``pageSize`` of list calls (1 to 5000).
+    :param max_concurrency: Pages fetched at once (1 to 10, Codat's per-company limit).
+    :param retry: The per-call retry policy.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_key: SecretStr
+    base_url: str = DEFAULT_BASE_URL
+    timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = MAX_PAGE_SIZE
+    max_concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] = MAX_CONCURRENCY
+    retry: RetryPolicy = RetryPolicy()
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str) -> str:
+        value = value.strip().rstrip("/")
+        if "://" not in value:
+            value = f"https://{value}"
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL")
+        return value
+
+    @model_validator(mode="after")
+    def _check_key(self) -> ClientConfig:
+        key = self.api_key.get_secret_value().strip()
+        if not key or key == "Basic":
+            raise ValueError("api_key: must not be empty")
+        return self
+
+    @property
+    def authorization(self) -> SecretStr:
+        """The ``Authorization`` header value, kept secret."""
+        return SecretStr(auth_header(self.api_key.get_secret_value()))
+
+
+def auth_header(api_key: str) -> str:
+    """Return ``Basic base64(api_key)``, or ``api_key`` itself when it is already a Basic header."""
+    key = api_key.strip()
+    if key.startswith("Basic "):
+        return key
+    return "Basic " + base64.b64encode(key.encode("utf-8")).decode("ascii")

@@ -1,0 +1,134 @@
+"""The asynchronous Codat client: the same calls as :mod:`.sync`, without blocking the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from airflow_provider_codat.client._config import ClientConfig
+from airflow_provider_codat.client._decode import Page, decode_json, decode_page
+from airflow_provider_codat.client._paging import (
+    ResultSetChanged,
+    SeenIds,
+    check_page,
+    last_page,
+    list_params,
+)
+from airflow_provider_codat.client._request import build_path, check_response, client_options, transport_error
+from airflow_provider_codat.client._retry import async_retrying
+from airflow_provider_codat.client.sync import MAX_RESTARTS
+from airflow_provider_codat.exceptions import CodatDataChangedError
+
+__all__ = ["AsyncCodatClient"]
+
+log = logging.getLogger("airflow_provider_codat.client")
+
+
+class AsyncCodatClient:
+    """A Codat API client over one ``httpx.AsyncClient``.
+
+    :param config: Settings (key, base URL, timeouts, paging, retries).
+    :param transport: An httpx async transport to use instead of the network (tests).
+    """
+
+    def __init__(self, config: ClientConfig, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.config = config
+        self._http = httpx.AsyncClient(transport=transport, **client_options(config))  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return f"AsyncCodatClient(base_url={self.config.base_url!r})"
+
+    async def aclose(self) -> None:
+        """Close the connection pool."""
+        await self._http.aclose()
+
+    async def __aenter__(self) -> AsyncCodatClient:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def _send(self, method: str, path: str, params: dict[str, Any] | None) -> httpx.Response:
+        log.debug("Codat %s %s %s", method, path, sorted(params or ()))
+        try:
+            response = await self._http.request(method, path, params=params)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, method, path) from None
+        return check_response(response)
+
+    async def request(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
+        """Send one call with retries and return its decoded JSON (numbers as exact Decimals)."""
+        async for attempt in async_retrying(self.config.retry, idempotent=method == "GET"):
+            with attempt:
+                response = await self._send(method, path, params)
+                return decode_json(response.content, where=f" ({method} {path})")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def get(self, template: str, **path_params: str) -> Any:
+        """GET one object at a path template such as ``/companies/{companyId}``."""
+        return await self.request("GET", build_path(template, **path_params))
+
+    async def page(self, path: str, number: int, size: int, query: str | None, order_by: str | None) -> Page:
+        """Fetch page ``number`` of a list, with retries."""
+        params = list_params(number, size, query, order_by)
+        async for attempt in async_retrying(self.config.retry):
+            with attempt:
+                content = (await self._send("GET", path, params)).content
+                return decode_page(content, number=number, size=size, where=f" (GET {path} page {number})")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def pages(
+        self,
+        path: str,
+        *,
+        query: str | None = None,
+        order_by: str | None = None,
+        page_size: int | None = None,
+    ) -> AsyncIterator[Page]:
+        """Yield every page of a list in order; see :meth:`CodatClient.pages`."""
+        size = page_size or self.config.page_size
+        seen = SeenIds()
+
+        def fetch(number: int) -> Awaitable[Page]:
+            return self.page(path, number, size, query, order_by)
+
+        for restart in range(MAX_RESTARTS + 1):
+            try:
+                async for page in _ordered_pages(fetch, self.config.max_concurrency):
+                    fresh = seen.unseen(page) if restart else page
+                    seen.add(fresh.records)
+                    yield fresh
+                return
+            except ResultSetChanged as change:
+                log.warning("Codat list %s changed while paging (%s); paging again from page 1", path, change)
+        raise CodatDataChangedError(f"the result set of {path} kept changing over {MAX_RESTARTS} restarts")
+
+
+async def _ordered_pages(fetch: Callable[[int], Awaitable[Page]], concurrency: int) -> AsyncIterator[Page]:
+    first = await fetch(1)
+    yield first
+    last = last_page(first)
+    if last == 1 or not first.records:
+        return
+    pending: deque[asyncio.Task[Page]] = deque()
+    numbers = iter(range(2, last + 1))
+    try:
+        for number in numbers:
+            pending.append(asyncio.ensure_future(fetch(number)))
+            if len(pending) >= concurrency:
+                break
+        while pending:
+            page = await pending.popleft()
+            check_page(first, page)
+            next_number = next(numbers, None)
+            if next_number is not None:
+                pending.append(asyncio.ensure_future(fetch(next_number)))
+            yield page
+    finally:
+        for task in pending:
+            task.cancel()

@@ -1,0 +1,142 @@
+"""The synchronous Codat client: retries per call, pages fetched concurrently and yielded in order."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import httpx
+
+from airflow_provider_codat.client._config import ClientConfig
+from airflow_provider_codat.client._decode import Page, decode_json, decode_page
+from airflow_provider_codat.client._paging import (
+    ResultSetChanged,
+    SeenIds,
+    check_page,
+    last_page,
+    list_params,
+)
+from airflow_provider_codat.client._request import build_path, check_response, client_options, transport_error
+from airflow_provider_codat.client._retry import retrying
+from airflow_provider_codat.exceptions import CodatDataChangedError
+
+__all__ = ["MAX_RESTARTS", "CodatClient"]
+
+log = logging.getLogger("airflow_provider_codat.client")
+MAX_RESTARTS = 3
+
+
+class CodatClient:
+    """A Codat API client over one ``httpx.Client``.
+
+    :param config: Settings (key, base URL, timeouts, paging, retries).
+    :param transport: An httpx transport to use instead of the network (tests).
+    """
+
+    def __init__(self, config: ClientConfig, *, transport: httpx.BaseTransport | None = None) -> None:
+        self.config = config
+        self._http = httpx.Client(transport=transport, **client_options(config))  # type: ignore[arg-type]
+
+    def __repr__(self) -> str:
+        return f"CodatClient(base_url={self.config.base_url!r})"
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    def __enter__(self) -> CodatClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- single calls -------------------------------------------------------------------------
+    def _send(self, method: str, path: str, params: dict[str, Any] | None) -> httpx.Response:
+        log.debug("Codat %s %s %s", method, path, sorted(params or ()))
+        try:
+            response = self._http.request(method, path, params=params)
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, method, path) from None
+        return check_response(response)
+
+    def request(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:
+        """Send one call with retries and return its decoded JSON (numbers as exact Decimals)."""
+        for attempt in retrying(self.config.retry, idempotent=method == "GET"):
+            with attempt:
+                return decode_json(self._send(method, path, params).content, where=f" ({method} {path})")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def get(self, template: str, **path_params: str) -> Any:
+        """GET one object at a path template such as ``/companies/{companyId}``."""
+        return self.request("GET", build_path(template, **path_params))
+
+    def page(self, path: str, number: int, size: int, query: str | None, order_by: str | None) -> Page:
+        """Fetch page ``number`` of a list, with retries."""
+        params = list_params(number, size, query, order_by)
+        for attempt in retrying(self.config.retry):
+            with attempt:
+                content = self._send("GET", path, params).content
+                return decode_page(content, number=number, size=size, where=f" (GET {path} page {number})")
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- lists --------------------------------------------------------------------------------
+    def pages(
+        self,
+        path: str,
+        *,
+        query: str | None = None,
+        order_by: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[Page]:
+        """Yield every page of a list in order, fetching up to ``max_concurrency`` at once.
+
+        If the result set changes while it is paged, paging starts again from page 1, skipping
+        records already yielded; after :data:`MAX_RESTARTS` such restarts it raises
+        :class:`~airflow_provider_codat.exceptions.CodatDataChangedError`.
+        """
+        size = page_size or self.config.page_size
+        seen = SeenIds()
+
+        def fetch(number: int) -> Page:
+            return self.page(path, number, size, query, order_by)
+
+        for restart in range(MAX_RESTARTS + 1):
+            try:
+                for page in _ordered_pages(fetch, self.config.max_concurrency):
+                    fresh = seen.unseen(page) if restart else page
+                    seen.add(fresh.records)
+                    yield fresh
+                return
+            except ResultSetChanged as change:
+                log.warning("Codat list %s changed while paging (%s); paging again from page 1", path, change)
+        raise CodatDataChangedError(f"the result set of {path} kept changing over {MAX_RESTARTS} restarts")
+
+
+def _ordered_pages(fetch: Callable[[int], Page], concurrency: int) -> Iterator[Page]:
+    """Fetch page 1, then the planned rest with a bounded window of futures, yielding in order."""
+    first = fetch(1)
+    yield first
+    last = last_page(first)
+    if last == 1 or not first.records:
+        return
+    pending: deque[Future[Page]] = deque()
+    numbers = iter(range(2, last + 1))
+    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="codat-page") as pool:
+        try:
+            for number in numbers:
+                pending.append(pool.submit(fetch, number))
+                if len(pending) >= concurrency:
+                    break
+            while pending:
+                page = pending.popleft().result()
+                check_page(first, page)
+                next_number = next(numbers, None)
+                if next_number is not None:
+                    pending.append(pool.submit(fetch, next_number))
+                yield page
+        finally:
+            for future in pending:
+                future.cancel()

@@ -30,8 +30,7 @@ sandbox: venv
 	$(VENV)/bin/codat-sandbox --port 8765
 
 demo: venv
-	$(PY) -m airflow_provider_codat.sandbox --help >/dev/null
-	@echo "demo: the end-to-end Airflow demo lands with issue 7; the sandbox is runnable with 'make sandbox'."
+	$(PY) example_dags/run_demo.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache

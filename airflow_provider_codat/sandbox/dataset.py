@@ -16,6 +16,7 @@ Other filters and orderings scan the candidate range once and cache the resultin
 from __future__ import annotations
 
 import bisect
+import functools
 import math
 import threading
 from array import array
@@ -35,6 +36,7 @@ CURSOR = "modifiedDate"
 _CACHE_SIZE = 8
 
 
+@functools.lru_cache(maxsize=4096)
 def format_timestamp(ts: int) -> str:
     """Format epoch seconds the way Codat stamps ``modifiedDate``."""
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

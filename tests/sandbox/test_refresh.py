@@ -19,7 +19,7 @@ def wait_terminal(client: httpx.Client, company: str, op_id: str, timeout: float
         op = client.get(f"/companies/{company}/data/history/{op_id}").json()
         if not seen or seen[-1] != op["status"]:
             seen.append(op["status"])
-        if op["completed"] is not None:
+        if op.get("completed") is not None:
             return seen
         time.sleep(0.05)
     raise AssertionError(f"pull operation never finished: {seen}")

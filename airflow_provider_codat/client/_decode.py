@@ -91,6 +91,8 @@ def _scan_envelope(text: str) -> tuple[dict[str, Any], list[dict[str, Any]], lis
         raise ValueError("empty object")
     while True:
         key, i = _DECODER.raw_decode(text, _skip(text, i))
+        if not isinstance(key, str):
+            raise ValueError(f"an envelope key is not a string at offset {i}")
         i = _skip(text, _expect(text, i, ":"))
         if key == "results":
             i = _scan_results(text, i, records, texts)

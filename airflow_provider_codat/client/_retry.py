@@ -42,7 +42,7 @@ def wait_before_retry(
         wait = max(0.0, (retry_at - now).total_seconds())
         return wait if wait <= policy.max_wait else None
     ceiling = min(policy.max_wait, policy.initial_wait * policy.multiplier ** (attempt - 1))
-    return random.uniform(policy.initial_wait / 2, max(policy.initial_wait / 2, ceiling))
+    return random.uniform(min(policy.initial_wait / 2, ceiling), ceiling)
 
 
 def _kwargs(policy: RetryPolicy, idempotent: bool) -> dict[str, Any]:

@@ -1,0 +1,212 @@
+"""``config_from_connection``: JSON and URI connections, both key forms, and refusals that name the field."""
+
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import quote
+
+import pytest
+from airflow.sdk import BaseHook, Connection
+
+from airflow_provider_codat.client import DEFAULT_BASE_URL
+from airflow_provider_codat.exceptions import CodatConfigError
+from airflow_provider_codat.hooks._connection import EXTRA_FIELDS, config_from_connection
+from airflow_provider_codat.hooks.commerce import CodatCommerceHook
+from airflow_provider_codat.sandbox import CodatSandbox
+
+from .conftest import json_connection
+
+SECRET = "sk-live-TOPSECRET-8f2a"
+SECRET_B64 = base64.b64encode(SECRET.encode()).decode()
+
+
+def host_port(sb: CodatSandbox) -> tuple[str, int]:
+    host, port = sb.url.removeprefix("http://").rsplit(":", 1)
+    return host, int(port)
+
+
+def from_env(monkeypatch: pytest.MonkeyPatch, value: str, conn_id: str = "codat_test") -> Connection:
+    """Resolve a connection the way a task does: from ``AIRFLOW_CONN_<ID>``."""
+    monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", value)
+    return BaseHook.get_connection(conn_id)
+
+
+def conn(password: str | None = SECRET, **fields: object) -> Connection:
+    extra = fields.pop("extra", None)
+    return Connection(
+        conn_id="codat_test",
+        conn_type="codat",
+        password=password,
+        extra=json.dumps(extra) if extra is not None else None,
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+def assert_no_secret(text: str) -> None:
+    assert SECRET not in text and SECRET_B64 not in text and f"Basic {SECRET_B64}" not in text
+
+
+# --- JSON and URI connections --------------------------------------------------------------------------
+
+
+def test_json_connection_with_extras(sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    value = json_connection(sandbox, page_size=250, max_concurrency=3, timeout=12.5, max_attempts=4)
+    config = config_from_connection(from_env(monkeypatch, value))
+    assert config.base_url == sandbox.url
+    assert config.api_key.get_secret_value() == sandbox.api_key
+    assert (config.page_size, config.max_concurrency, config.timeout) == (250, 3, 12.5)
+    assert (config.retry.max_attempts, config.retry.initial_wait, config.retry.max_wait) == (4, 0.01, 1)
+    assert config.retry.multiplier == 1.5  # not a connection field: the default stays
+
+
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "codat://:{key}@{host}:{port}/http?page_size=7&max_concurrency=2&initial_wait=0.01",
+        "codat://:{key}@{url_encoded}?page_size=7&max_concurrency=2&initial_wait=0.01",
+        "codat://:{key}@{host}:{port}/http?__extra__={extra_json}",
+    ],
+    ids=["schema-as-scheme", "percent-encoded-url", "__extra__"],
+)
+def test_uri_connections_reach_the_sandbox(
+    sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch, uri: str
+) -> None:
+    host, port = host_port(sandbox)
+    value = uri.format(
+        key=quote(sandbox.api_key, safe=""),
+        host=host,
+        port=port,
+        url_encoded=quote(sandbox.url, safe=""),
+        extra_json=quote(json.dumps({"page_size": 7, "max_concurrency": 2, "initial_wait": 0.01}), safe=""),
+    )
+    config = config_from_connection(from_env(monkeypatch, value))
+    assert config.base_url == sandbox.url
+    assert (config.page_size, config.max_concurrency, config.retry.initial_wait) == (7, 2, 0.01)
+    hook = CodatCommerceHook("codat_test")
+    assert hook.test_connection()[0] is True
+
+
+@pytest.mark.parametrize(
+    ("fields", "base_url"),
+    [
+        ({}, DEFAULT_BASE_URL),
+        ({"host": "api.codat.io"}, "https://api.codat.io"),
+        ({"host": "https://api.codat.io/"}, "https://api.codat.io"),
+        ({"host": "codat.internal", "port": 8443}, "https://codat.internal:8443"),
+        ({"host": "codat.internal", "schema": "http", "port": 80}, "http://codat.internal:80"),
+        ({"host": "http://codat.internal", "port": 8080}, "http://codat.internal:8080"),
+        ({"host": "http://codat.internal:9000", "port": 8080}, "http://codat.internal:9000"),
+        ({"host": "  http://codat.internal:9000/  "}, "http://codat.internal:9000"),
+    ],
+)
+def test_host_schema_and_port_make_the_base_url(fields: dict[str, object], base_url: str) -> None:
+    assert config_from_connection(conn(**fields)).base_url == base_url
+
+
+def test_uri_host_without_schema_is_https(monkeypatch: pytest.MonkeyPatch) -> None:
+    config = config_from_connection(from_env(monkeypatch, f"codat://:{SECRET}@codat.example:8443"))
+    assert config.base_url == "https://codat.example:8443"
+
+
+# --- the key: raw or a whole Basic header -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("form", ["raw", "header"])
+@pytest.mark.parametrize("style", ["json", "uri"])
+def test_raw_key_and_basic_header_both_work(
+    sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch, form: str, style: str
+) -> None:
+    password = sandbox.api_key if form == "raw" else sandbox.auth_header
+    if style == "json":
+        value = json_connection(sandbox, password=password)
+    else:
+        host, port = host_port(sandbox)
+        value = f"codat://:{quote(password, safe='')}@{host}:{port}/http?initial_wait=0.01"
+    config = config_from_connection(from_env(monkeypatch, value))
+    assert config.authorization.get_secret_value() == sandbox.auth_header
+    ok, message = CodatCommerceHook("codat_test").test_connection()
+    assert ok, message
+
+
+def test_a_key_is_base64_encoded_without_a_colon() -> None:
+    config = config_from_connection(conn())
+    assert config.authorization.get_secret_value() == f"Basic {SECRET_B64}"
+    assert config_from_connection(conn(password=f"  {SECRET}  ")).authorization.get_secret_value() == (
+        f"Basic {SECRET_B64}"
+    )
+
+
+# --- refusals --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", ["page_sise", "headers", "Authorization", "api_key", "base_url"])
+def test_unknown_extra_is_refused_by_name(key: str) -> None:
+    with pytest.raises(CodatConfigError) as caught:
+        config_from_connection(conn(extra={"page_size": 10, key: SECRET}))
+    text = str(caught.value)
+    assert f"unknown extra field(s) {key}" in text and "'codat_test'" in text
+    assert all(field in text for field in EXTRA_FIELDS)
+    assert_no_secret(text)
+
+
+def test_empty_extras_are_ignored() -> None:
+    config = config_from_connection(conn(extra={"page_size": None, "timeout": "", "max_wait": 5}))
+    assert (config.page_size, config.timeout, config.retry.max_wait) == (5000, 30.0, 5)
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [
+        ({"page_size": 0}, "page_size"),
+        ({"page_size": 5001}, "page_size"),
+        ({"page_size": "many"}, "page_size"),
+        ({"page_size": 2.5}, "page_size"),
+        ({"max_concurrency": 11}, "max_concurrency"),
+        ({"max_concurrency": 0}, "max_concurrency"),
+        ({"timeout": 0}, "timeout"),
+        ({"timeout": -3}, "timeout"),
+        ({"max_attempts": 0}, "max_attempts"),
+        ({"max_attempts": 101}, "max_attempts"),
+        ({"initial_wait": -1}, "initial_wait"),
+        ({"max_wait": 3601}, "max_wait"),
+        ({"max_total": 0}, "max_total"),
+    ],
+)
+def test_bad_extras_are_refused_naming_the_field(extra: dict[str, object], field: str) -> None:
+    with pytest.raises(CodatConfigError) as caught:
+        config_from_connection(conn(extra=extra))
+    assert isinstance(caught.value, ValueError)
+    text = str(caught.value)
+    assert f"{field}:" in text and "'codat_test'" in text
+    assert "retry" not in text.split(":", 1)[1]  # the nested model stays an implementation detail
+    assert_no_secret(text)
+
+
+@pytest.mark.parametrize("password", [None, "", "   ", "Basic", "Basic  "])
+def test_an_empty_key_is_refused(password: str | None) -> None:
+    with pytest.raises(CodatConfigError, match=r"API key|api_key") as caught:
+        config_from_connection(conn(password=password))
+    assert "'codat_test'" in str(caught.value)
+
+
+def test_a_bad_base_url_is_refused_without_the_key() -> None:
+    with pytest.raises(CodatConfigError, match="base_url") as caught:
+        config_from_connection(conn(host="ftp://codat.example"))
+    assert_no_secret(str(caught.value))
+
+
+def test_no_error_of_a_bad_connection_shows_the_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    cases = [
+        conn(extra={"page_size": SECRET}),
+        conn(extra={"timeout": {"key": SECRET}}),
+        conn(host="ftp://x", extra={"max_concurrency": 99}),
+        from_env(monkeypatch, f"codat://:{SECRET}@h/http?max_wait=never&page_size={SECRET}"),
+    ]
+    texts = []
+    for case in cases:
+        with pytest.raises(CodatConfigError) as caught:
+            config_from_connection(case)
+        texts.append(f"{caught.value} {caught.value!r} {caught.value.__cause__!r}")
+    for text in texts:
+        assert_no_secret(text)

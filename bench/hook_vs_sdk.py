@@ -31,7 +31,8 @@ from airflow_provider_codat.hooks.commerce import CodatCommerceHook
 company, connection, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
 hook = CodatCommerceHook()
 started = time.perf_counter()
-count = sum(len(page.records) for page in hook.list_pages("transactions", company, connection, page_size=size))
+pages = hook.list_pages("transactions", company, connection, page_size=size)
+count = sum(len(page.records) for page in pages)
 print(json.dumps({"records": count, "seconds": time.perf_counter() - started,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -66,9 +67,23 @@ def sdk_python() -> Path:
 
 def start_sandbox(records: int, latency_ms: float) -> tuple[subprocess.Popen[str], str, str, str]:
     proc = subprocess.Popen(
-        [sys.executable, "-m", "airflow_provider_codat.sandbox", "--port", "0", "--records", "10",
-         "--records-transactions", str(records), "--latency-ms", str(latency_ms), "--anchor", "2026-01-01"],
-        stdout=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "airflow_provider_codat.sandbox",
+            "--port",
+            "0",
+            "--records",
+            "10",
+            "--records-transactions",
+            str(records),
+            "--latency-ms",
+            str(latency_ms),
+            "--anchor",
+            "2026-01-01",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
     )
     assert proc.stdout is not None
     url = proc.stdout.readline().split(" on ")[1].split(" ")[0]
@@ -85,7 +100,9 @@ def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--records", type=int, default=200_000)
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--page-size", type=int, default=5000)
@@ -94,19 +111,29 @@ def main() -> int:
 
     proc, url, company, connection = start_sandbox(args.records, args.latency_ms)
     try:
-        env = {**os.environ, "AIRFLOW_CONN_CODAT_DEFAULT": json.dumps(
-            {"conn_type": "codat", "host": url, "password": "codat-sandbox"})}
+        env = {
+            **os.environ,
+            "AIRFLOW_CONN_CODAT_DEFAULT": json.dumps(
+                {"conn_type": "codat", "host": url, "password": "codat-sandbox"}
+            ),
+        }
         env.setdefault("AIRFLOW_HOME", str(HERE / ".airflow-home"))
         hook = run([sys.executable, "-c", HOOK_CHILD, company, connection, str(args.page_size)], env)
-        print(f"{args.records:,} transactions, pageSize {args.page_size}, {args.latency_ms:g} ms latency per request")
-        print(f"  hook (concurrent): {hook['seconds']:6.2f} s  peak RSS {hook['peak_rss_mb']:6.0f} MB"
-              f"  ({hook['records']:,} records)")
+        print(
+            f"{args.records:,} transactions, pageSize {args.page_size}, {args.latency_ms:g} ms latency a request"
+        )
+        print(
+            f"  hook (concurrent): {hook['seconds']:6.2f} s  peak RSS {hook['peak_rss_mb']:6.0f} MB"
+            f"  ({hook['records']:,} records)"
+        )
         if args.hook_only:
             return 0
         auth = "Basic " + __import__("base64").b64encode(b"codat-sandbox").decode()
         sdk = run([str(sdk_python()), "-c", SDK_CHILD, url, auth, company, connection, str(args.page_size)])
-        print(f"  SDK (sequential):  {sdk['seconds']:6.2f} s  peak RSS {sdk['peak_rss_mb']:6.0f} MB"
-              f"  ({sdk['records']:,} records)")
+        print(
+            f"  SDK (sequential):  {sdk['seconds']:6.2f} s  peak RSS {sdk['peak_rss_mb']:6.0f} MB"
+            f"  ({sdk['records']:,} records)"
+        )
         print(f"  speed-up: {sdk['seconds'] / hook['seconds']:.1f}x")
         return 0
     finally:

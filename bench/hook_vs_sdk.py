@@ -119,9 +119,7 @@ def main() -> int:
         }
         env.setdefault("AIRFLOW_HOME", str(HERE / ".airflow-home"))
         hook = run([sys.executable, "-c", HOOK_CHILD, company, connection, str(args.page_size)], env)
-        print(
-            f"{args.records:,} transactions, pageSize {args.page_size}, {args.latency_ms:g} ms latency a request"
-        )
+        print(f"{args.records:,} transactions, pageSize {args.page_size}, {args.latency_ms:g} ms latency")
         print(
             f"  hook (concurrent): {hook['seconds']:6.2f} s  peak RSS {hook['peak_rss_mb']:6.0f} MB"
             f"  ({hook['records']:,} records)"

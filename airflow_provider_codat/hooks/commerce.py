@@ -245,16 +245,7 @@ class CodatCommerceHook(BaseHook):
     def _get_one(
         self, row: Resource, company_id: str, connection_id: str, record_id: str | None
     ) -> dict[str, Any]:
-        params = {
-            "companyId": check_uuid(company_id, "company_id"),
-            "connectionId": check_uuid(connection_id, "connection_id"),
-        }
-        if row.id_param is not None:
-            if not record_id:
-                from airflow_provider_codat.exceptions import CodatConfigError
-
-                raise CodatConfigError("record_id: must not be empty")
-            params[row.id_param] = record_id
+        params = _get_params(row, company_id, connection_id, record_id)
         result: dict[str, Any] = self.client.get(row.get_path, **params)
         return result
 
@@ -299,20 +290,15 @@ class CodatCommerceHook(BaseHook):
     ) -> dict[str, Any]:
         """Async :meth:`get`."""
         row = _listable(resource)
-        result: dict[str, Any] = await self._aget(
-            row.get_path,
-            companyId=check_uuid(company_id, "company_id"),
-            connectionId=check_uuid(connection_id, "connection_id"),
-            **{str(row.id_param): record_id},
-        )
+        params = _get_params(row, company_id, connection_id, record_id)
+        result: dict[str, Any] = await self._aget(row.get_path, **params)
         return result
 
     async def aget_company_info(self, company_id: str, connection_id: str) -> dict[str, Any]:
         """Async :meth:`get_company_info`."""
+        row = get_resource("company_info")
         result: dict[str, Any] = await self._aget(
-            get_resource("company_info").get_path,
-            companyId=check_uuid(company_id, "company_id"),
-            connectionId=check_uuid(connection_id, "connection_id"),
+            row.get_path, **_get_params(row, company_id, connection_id, None)
         )
         return result
 
@@ -323,6 +309,7 @@ class CodatCommerceHook(BaseHook):
     # -- Platform -----------------------------------------------------------------------------
     def list_companies(self, *, page_size: int | None = None) -> Iterator[dict[str, Any]]:
         """Yield every company, each with its ``dataConnections``."""
+        _check_page_size(page_size)
         for page in self.client.pages(_COMPANIES, page_size=page_size):
             yield from page.records
 
@@ -336,6 +323,7 @@ class CodatCommerceHook(BaseHook):
         from airflow_provider_codat.client._request import build_path
 
         path = build_path(_CONNECTIONS, companyId=check_uuid(company_id, "company_id"))
+        _check_page_size(page_size)
         for page in self.client.pages(path, page_size=page_size):
             yield from page.records
 
@@ -384,6 +372,24 @@ class CodatCommerceHook(BaseHook):
             datasetId=check_uuid(pull_operation_id, "pull_operation_id"),
         )
         return result
+
+
+def _get_params(row: Resource, company_id: str, connection_id: str, record_id: str | None) -> dict[str, str]:
+    """The checked path parameters of a get operation.
+
+    :raises CodatConfigError: On a company or connection id that is not a UUID, or an empty record id.
+    """
+    params = {
+        "companyId": check_uuid(company_id, "company_id"),
+        "connectionId": check_uuid(connection_id, "connection_id"),
+    }
+    if row.id_param is not None:
+        if not record_id:
+            from airflow_provider_codat.exceptions import CodatConfigError
+
+            raise CodatConfigError("record_id: must not be empty")
+        params[row.id_param] = record_id
+    return params
 
 
 def _resource_or_error(name: str) -> Resource:

@@ -136,7 +136,7 @@ def test_get_company_info(hook: CodatCommerceHook, ids: tuple[str, str]) -> None
 
 
 def test_list_pages_streams_pages_with_their_texts(hook: CodatCommerceHook, ids: tuple[str, str]) -> None:
-    pages = list(hook.list_pages("payments", *ids, page_size=8, query="totalAmount>0"))
+    pages = list(hook.list_pages("payments", *ids, page_size=8, query="amount>0"))
     assert [p.number for p in pages] == list(range(1, math.ceil(pages[0].total / 8) + 1))
     assert all(len(p.texts) == len(p.records) for p in pages)
 
@@ -152,10 +152,9 @@ def test_async_operations_match_the_sync_ones(hook: CodatCommerceHook, ids: tupl
     company, connection = ids
 
     async def main() -> dict[str, Any]:
-        listed = {
-            r.name: [rec async for rec in hook.alist(r.name, company, connection, page_size=9)]
-            for r in LISTABLE
-        }
+        listed: dict[str, list[Any]] = {}
+        for r in LISTABLE:
+            listed[r.name] = [rec async for rec in hook.alist(r.name, company, connection, page_size=9)]
         got = {
             r.name: await hook.aget(r.name, company, connection, listed[r.name][3]["id"]) for r in LISTABLE
         }

@@ -15,10 +15,10 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, Self, TypeVar
 
 from pydantic import (
     BaseModel,
@@ -29,7 +29,6 @@ from pydantic import (
     PrivateAttr,
     model_validator,
 )
-from typing_extensions import Self
 
 __all__ = [
     "CodatDateTime",
@@ -101,11 +100,11 @@ def _parse_offset(text: str | None) -> timezone | None:
     if text is None:
         return None
     if text in ("Z", "z"):
-        return timezone.utc
+        return UTC
     digits = text[1:].replace(":", "")
     offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
     if not offset:
-        return timezone.utc
+        return UTC
     return timezone(-offset if text[0] == "-" else offset)
 
 

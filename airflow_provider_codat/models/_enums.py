@@ -6,7 +6,7 @@ Fields never use these directly: they are typed ``OpenEnum[...]``, so a value ou
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 __all__ = [
     "AddressType",
@@ -23,7 +23,7 @@ __all__ = [
 ]
 
 
-class AddressType(str, Enum):
+class AddressType(StrEnum):
     """The type of an address."""
 
     BILLING = "Billing"
@@ -33,7 +33,7 @@ class AddressType(str, Enum):
     UNKNOWN = "Unknown"
 
 
-class PhoneNumberType(str, Enum):
+class PhoneNumberType(StrEnum):
     """The type of a phone number."""
 
     PRIMARY = "Primary"
@@ -43,7 +43,7 @@ class PhoneNumberType(str, Enum):
     UNKNOWN = "Unknown"
 
 
-class WeblinkType(str, Enum):
+class WeblinkType(StrEnum):
     """The type of a company's web link."""
 
     WEBSITE = "Website"
@@ -51,7 +51,7 @@ class WeblinkType(str, Enum):
     UNKNOWN = "Unknown"
 
 
-class DisputeStatus(str, Enum):
+class DisputeStatus(StrEnum):
     """The current status of a dispute."""
 
     WON = "Won"
@@ -67,7 +67,7 @@ class DisputeStatus(str, Enum):
     UNKNOWN = "Unknown"
 
 
-class ServiceChargeType(str, Enum):
+class ServiceChargeType(StrEnum):
     """The type of an order's service charge."""
 
     GENERIC = "Generic"
@@ -76,7 +76,7 @@ class ServiceChargeType(str, Enum):
     UNKNOWN = "Unknown"
 
 
-class PaymentStatus(str, Enum):
+class PaymentStatus(StrEnum):
     """The status of a payment."""
 
     PENDING = "Pending"
@@ -87,7 +87,7 @@ class PaymentStatus(str, Enum):
     UNKNOWN = "Unknown"
 
 
-class PaymentType(str, Enum):
+class PaymentType(StrEnum):
     """The type of a payment made against an order."""
 
     CASH = "Cash"
@@ -104,7 +104,7 @@ class PaymentType(str, Enum):
     UNKNOWN = "Unknown"
 
 
-class PaymentMethodStatus(str, Enum):
+class PaymentMethodStatus(StrEnum):
     """The status of a payment method."""
 
     UNKNOWN = "Unknown"
@@ -112,7 +112,7 @@ class PaymentMethodStatus(str, Enum):
     ARCHIVED = "Archived"
 
 
-class ProductVariantStatus(str, Enum):
+class ProductVariantStatus(StrEnum):
     """The publication status of a product variant."""
 
     UNKNOWN = "Unknown"
@@ -120,7 +120,7 @@ class ProductVariantStatus(str, Enum):
     UNPUBLISHED = "Unpublished"
 
 
-class TransactionType(str, Enum):
+class TransactionType(StrEnum):
     """The type of a platform transaction; a payout is a ``Payout`` transaction."""
 
     PAYMENT = "Payment"
@@ -133,7 +133,7 @@ class TransactionType(str, Enum):
     UNKNOWN = "Unknown"
 
 
-class TransactionSourceType(str, Enum):
+class TransactionSourceType(StrEnum):
     """The type of record a transaction arose from."""
 
     FEE = "Fee"

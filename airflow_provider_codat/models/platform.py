@@ -6,7 +6,7 @@ dataset is fresh), and the error body every Codat API returns.
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
 from pydantic import Field, RootModel
@@ -36,7 +36,7 @@ __all__ = [
 ]
 
 
-class ConnectionStatus(str, Enum):
+class ConnectionStatus(StrEnum):
     """The state of a data connection."""
 
     PENDING_AUTH = "PendingAuth"
@@ -45,7 +45,7 @@ class ConnectionStatus(str, Enum):
     DEAUTHORIZED = "Deauthorized"
 
 
-class SourceType(str, Enum):
+class SourceType(StrEnum):
     """The kind of platform behind a connection."""
 
     ACCOUNTING = "Accounting"
@@ -57,14 +57,14 @@ class SourceType(str, Enum):
     UNKNOWN = "Unknown"
 
 
-class DataConnectionErrorStatus(str, Enum):
+class DataConnectionErrorStatus(StrEnum):
     """Whether a connection error is still active."""
 
     ACTIVE = "Active"
     RESOLVED = "Resolved"
 
 
-class PullOperationStatus(str, Enum):
+class PullOperationStatus(StrEnum):
     """The state of a pull operation (a dataset sync)."""
 
     INITIAL = "Initial"
@@ -90,7 +90,7 @@ class PullOperationStatus(str, Enum):
     PREREQUISITE_NOT_MET = "PrerequisiteNotMet"
 
 
-class DataType(str, Enum):
+class DataType(StrEnum):
     """A Codat data type key, as in ``dataStatus`` and the refresh queue."""
 
     ACCOUNT_TRANSACTIONS = "accountTransactions"

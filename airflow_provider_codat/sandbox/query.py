@@ -50,7 +50,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import MINYEAR, date, datetime, timezone
+from datetime import MINYEAR, UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from math import isfinite
 from typing import Any, Literal, TypeAlias
@@ -112,7 +112,7 @@ _LOOSE_DATETIME = re.compile(
     r"(\d{4}-\d{2}-\d{2})(?:[T ](\d{2}:\d{2}(?::\d{2})?)(?:\.(\d+))?)?\s*(Z|[+-]\d{2}:?\d{2})?",
     re.IGNORECASE | re.ASCII,
 )
-_UTC = timezone.utc
+_UTC = UTC
 _MIN_UTC = datetime.min.replace(tzinfo=_UTC)
 _MAX_UTC = datetime.max.replace(tzinfo=_UTC)
 

@@ -37,8 +37,8 @@ MODES = ["sync", "async"]
 class Run:
     """What one paging run yielded, what went over the wire, and how it ended."""
 
+    wire: WatchingTransport | AsyncWatchingTransport
     pages: list[Page] = field(default_factory=list)
-    wire: WatchingTransport | AsyncWatchingTransport | None = None
     error: BaseException | None = None
     elapsed: float = 0.0
 
@@ -48,7 +48,6 @@ class Run:
 
     @property
     def requested_pages(self) -> list[int]:
-        assert self.wire is not None
         return self.wire.pages()
 
 
@@ -56,11 +55,10 @@ def page_through(
     mode: str, config: ClientConfig, path: str, *, between: Callable[[Page], None] | None = None, **kw: Any
 ) -> Run:
     """Page ``path`` with the sync or async client, recording pages, requests and any error."""
-    run = Run()
     started = time.monotonic()
     if mode == "sync":
         wire = WatchingTransport()
-        run.wire = wire
+        run = Run(wire)
         with CodatClient(config, transport=wire) as client:
             try:
                 for page in client.pages(path, **kw):
@@ -71,7 +69,7 @@ def page_through(
                 run.error = exc
     else:
         awire = AsyncWatchingTransport()
-        run.wire = awire
+        run = Run(awire)
 
         async def main() -> None:
             async with AsyncCodatClient(config, transport=awire) as client:
@@ -137,9 +135,8 @@ def test_records_come_in_server_order(
         mode, config_for(sandbox, max_concurrency=5), path, page_size=4, query=query, order_by=order_by
     )
     assert_complete(run, expected, 4)
-    sent = run.wire.requests if run.wire else []
-    assert all(dict(r.url.params).get("query") == query for r in sent)
-    assert all(dict(r.url.params).get("orderBy") == order_by for r in sent)
+    assert all(r.url.params.get("query") == query for r in run.wire.requests)
+    assert all(r.url.params.get("orderBy") == order_by for r in run.wire.requests)
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -166,7 +163,7 @@ def test_page_size_defaults_to_the_config(sandbox: CodatSandbox, mode: str) -> N
     path = list_path(sandbox, "commerce-products")
     run = page_through(mode, config_for(sandbox, page_size=8), path)
     assert_complete(run, server_ids(sandbox, path), 8)
-    assert {r.url.params["pageSize"] for r in run.wire.requests} == {"8"} if run.wire else False
+    assert {r.url.params["pageSize"] for r in run.wire.requests} == {"8"}
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +202,7 @@ def test_concurrency_never_exceeds_max_concurrency(sandbox: CodatSandbox, mode: 
     config = config_for(sandbox, max_concurrency=limit, retry=fast_retry(max_attempts=1))
     run = page_through(mode, config, path, page_size=2)
     assert_complete(run, expected, 2)  # a single 429 from the sandbox would have failed the run
-    assert run.wire is not None and run.wire.max_in_flight == limit
+    assert run.wire.max_in_flight == limit
     assert len(run.wire.requests) == RECORDS // 2
 
 
@@ -242,7 +239,7 @@ def test_every_fault_is_survived_with_the_exact_set(sandbox: CodatSandbox, mode:
     config = config_for(sandbox, max_concurrency=4, retry=fast_retry(max_attempts=12))
     run = page_through(mode, config, path, page_size=3)
     assert_complete(run, expected, 3)
-    assert run.wire is not None and len(run.wire.requests) > RECORDS // 3  # some requests did fail
+    assert len(run.wire.requests) > RECORDS // 3  # some requests did fail
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -252,7 +249,7 @@ def test_a_rate_limit_retry_after_is_slept_while_paging(sandbox: CodatSandbox, m
     sandbox.set_faults(rate_limit={"burst": 1}, retry_after_seconds=1)
     run = page_through(mode, config_for(sandbox), path, page_size=10)
     assert_complete(run, expected, 10)
-    assert run.elapsed >= 0.95 and len(run.wire.requests if run.wire else []) == 4
+    assert run.elapsed >= 0.95 and len(run.wire.requests) == 4
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -263,7 +260,7 @@ def test_exhausted_daily_quota_raises_at_once_without_sleeping(sandbox: CodatSan
     run = page_through(mode, config, path, page_size=10)
     assert isinstance(run.error, CodatRateLimitError)
     assert run.elapsed < 2 and run.pages == []
-    assert run.wire is not None and len(run.wire.requests) == 1
+    assert len(run.wire.requests) == 1
     now = datetime.now(UTC)
     midnight = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
     assert run.error.retry_at is not None

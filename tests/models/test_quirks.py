@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from enum import Enum
 from typing import Any
@@ -63,7 +63,7 @@ def test_offsets_are_kept(value: str, offset: timedelta) -> None:
 
 def test_seven_fractional_digits_truncate_to_microseconds() -> None:
     parsed = m.Connection.model_validate({"lastSync": "2022-10-27T10:22:43.6464237Z"}).last_sync
-    assert parsed == datetime(2022, 10, 27, 10, 22, 43, 646423, tzinfo=timezone.utc)
+    assert parsed == datetime(2022, 10, 27, 10, 22, 43, 646423, tzinfo=UTC)
 
 
 def test_short_fraction_and_date_only() -> None:
@@ -82,7 +82,7 @@ def test_one_record_mixes_date_forms() -> None:
         }
     )
     assert customer.created_date is not None and customer.created_date.tzinfo is None
-    assert customer.modified_date is not None and customer.modified_date.tzinfo is timezone.utc
+    assert customer.modified_date is not None and customer.modified_date.tzinfo is UTC
     assert customer.source_modified_date is None
 
 

@@ -27,7 +27,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, unquote
@@ -42,7 +42,6 @@ from werkzeug.datastructures import Headers, ImmutableMultiDict
 
 from airflow_provider_codat.sandbox import CodatSandbox
 
-UTC = timezone.utc
 RATE_LIMIT_HEADERS = ("X-Rate-Limit-Limit", "X-Rate-Limit-Remaining", "X-Rate-Limit-Reset")
 RECORDS = 30
 RETRY_AFTER_SECONDS = 2

@@ -6,7 +6,7 @@ import operator
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Any
 
@@ -29,7 +29,6 @@ from airflow_provider_codat.sandbox.query import (
     to_utc,
 )
 
-UTC = timezone.utc
 TYPE = "CommerceOrder"
 FIELDS: Fields = {
     "id": "string",

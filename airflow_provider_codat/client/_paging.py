@@ -77,13 +77,4 @@ class SeenIds:
     def unseen(self, page: Page) -> Page:
         """Return ``page`` without the records already yielded."""
         keep = [i for i, r in enumerate(page.records) if r.get("id") not in self]
-        if len(keep) == len(page.records):
-            return page
-        return Page(
-            page.number,
-            page.size,
-            page.total,
-            [page.records[i] for i in keep],
-            [page.texts[i] for i in keep],
-            page.has_next,
-        )
+        return page if len(keep) == len(page.records) else page.only(keep)

@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--unlinked-connections", type=int, default=0, help="commerce connections with status Unlinked"
     )
+    p.add_argument("--page-cache-mb", type=int, default=128, help="memory for rendered pages (0: off)")
     f = p.add_argument_group("faults")
     f.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every request")
     f.add_argument("--rate-limit-every", type=int, default=0, help="429 on every N-th request")
@@ -158,6 +159,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         record_counts=counts,
         history_days=args.history_days,
         unlinked_connections=args.unlinked_connections,
+        page_cache_mb=args.page_cache_mb,
         faults=faults,
         **extra,
     )

@@ -22,9 +22,10 @@ from starlette.routing import Route
 from airflow_provider_codat.resources import RESOURCES, Resource, get_resource
 from airflow_provider_codat.sandbox.control import control_routes
 from airflow_provider_codat.sandbox.dataset import Dataset
-from airflow_provider_codat.sandbox.errors import error_response, json_response, validation_item
+from airflow_provider_codat.sandbox.errors import error_response, json_bytes, json_response, validation_item
 from airflow_provider_codat.sandbox.faults import CodatGate
 from airflow_provider_codat.sandbox.fields import fields_for
+from airflow_provider_codat.sandbox.page_cache import PageCache
 from airflow_provider_codat.sandbox.query import OrderBy, Query, QueryError, parse_order_by, parse_query
 from airflow_provider_codat.sandbox.world import Company, RefreshInProgress, World
 
@@ -61,6 +62,7 @@ class CodatApi:
 
     def __init__(self, world: World) -> None:
         self.world = world
+        self.pages = PageCache(world.config.page_cache_mb * 2**20)
         self.list_requests: Counter[tuple[str, str]] = Counter()
 
     # -- lookups ------------------------------------------------------------------------------
@@ -92,11 +94,24 @@ class CodatApi:
         order_text = request.query_params.get("orderBy")
         query, order = _parse(resource, query_text, order_text)
         self._maybe_mutate(dataset)
-        view = await run_in_threadpool(dataset.select, query, order)
-        indices = view.slice((page - 1) * page_size, page_size)
-        results = await run_in_threadpool(lambda: [dataset.record(i) for i in indices])
-        return json_response(
-            _envelope(
+
+        key = (
+            dataset.ctx.connection_id,
+            resource.name,
+            dataset.version,
+            query_text,
+            order_text,
+            page,
+            page_size,
+        )
+        cached = self.pages.get(key)
+        if cached is not None:
+            return Response(cached, media_type="application/json")
+
+        def render() -> bytes:
+            view = dataset.select(query, order)
+            results = [dataset.record(i) for i in view.slice((page - 1) * page_size, page_size)]
+            envelope = _envelope(
                 request.url.path,
                 results=results,
                 page=page,
@@ -105,7 +120,11 @@ class CodatApi:
                 query=query_text,
                 order=order_text,
             )
-        )
+            return json_bytes(envelope)
+
+        body = await run_in_threadpool(render)
+        self.pages.put(key, body)
+        return Response(body, media_type="application/json")
 
     def _maybe_mutate(self, dataset: Dataset) -> None:
         faults = self.world.config.faults

@@ -215,6 +215,7 @@ class SandboxConfig:
     :param history_days: How far back before ``anchor`` the seeded modifiedDates reach.
     :param unlinked_connections: How many commerce connections, counted from the last company
         backwards, have status ``Unlinked`` instead of ``Linked``.
+    :param page_cache_mb: Memory for rendered pages, reused until their dataset changes (0: off).
     :param faults: The initial fault configuration.
     """
 
@@ -227,12 +228,15 @@ class SandboxConfig:
     anchor: datetime = field(default_factory=_today)
     history_days: float = 30.0
     unlinked_connections: int = 0
+    page_cache_mb: int = 128
     faults: FaultConfig = field(default_factory=FaultConfig)
 
     def __post_init__(self) -> None:
         for name in ("companies", "connections"):
             if not _int(getattr(self, name)) or getattr(self, name) < 1:
                 raise ValueError(f"{name}: must be a whole number of at least 1")
+        if not _int(self.page_cache_mb) or self.page_cache_mb < 0:
+            raise ValueError("page_cache_mb: must be a whole number of at least 0")
         if not _int(self.records) or self.records < 0:
             raise ValueError("records: must be a whole number of at least 0")
         known = {r.name for r in RESOURCES}

@@ -228,3 +228,19 @@ def test_the_control_endpoint_refuses_unknown_fault_names(sandbox: CodatSandbox)
     response = httpx.patch(sandbox.url + "/_sandbox/faults", json={"latency_ms": -1})
     assert_error(response, 400, "latency_ms")
     assert httpx.get(sandbox.url + "/_sandbox/state").json()["faults"]["latency_ms"] == 0
+
+
+def test_rendered_pages_are_reused_until_their_data_changes(
+    sandbox: CodatSandbox, client: httpx.Client
+) -> None:
+    path = data_path(sandbox, "commerce-payments")
+    first = client.get(path, params={"pageSize": 30}).content
+    assert client.get(path, params={"pageSize": 30}).content == first
+    _, connection = sandbox.connections[0]
+    httpx.post(
+        sandbox.url + "/_sandbox/mutate",
+        json={"resource": "payments", "count": 2, "connection_id": connection},
+    )
+    changed = client.get(path, params={"pageSize": 30}).json()
+    assert changed != httpx.Response(200, content=first).json()
+    assert changed["totalResults"] == 30

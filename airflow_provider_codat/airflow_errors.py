@@ -1,0 +1,121 @@
+"""How a Codat error becomes an Airflow outcome: fail now, retry the task (when), skip, or defer.
+
+==============================================  ============================================
+Codat error                                     Airflow outcome
+==============================================  ============================================
+bad argument (:class:`CodatConfigError`)         ``AirflowFailException``: no task retries
+400, 401, 402, 403, 404                          ``AirflowFailException``: no task retries
+409 not synced yet                               ``on_not_synced``: ``retry`` (default) a task
+                                                 retry; ``fail``; ``skip`` (``AirflowSkipException``)
+429 whose ``Retry-After`` is beyond the          :class:`CodatRetryLater`: a task retry no earlier
+per-call cap (daily quota)                       than ``retry_at`` (:class:`CodatRetryPolicy`), or
+                                                 with ``deferrable=True`` a deferral until then
+retryable errors still failing after the         ``AirflowException``: the task's own retries
+per-call retries (408, 429, 5xx, transport,      apply
+malformed body, data changing while paged)
+==============================================  ============================================
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
+from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+
+from airflow_provider_codat.exceptions import (
+    CodatApiError,
+    CodatConfigError,
+    CodatError,
+    CodatNotSyncedError,
+    CodatRateLimitError,
+)
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+__all__ = [
+    "NOT_SYNCED_ACTIONS",
+    "CodatRetryLater",
+    "CodatRetryPolicy",
+    "NotSyncedAction",
+    "check_not_synced_action",
+    "to_airflow",
+]
+
+NotSyncedAction = Literal["retry", "fail", "skip"]
+NOT_SYNCED_ACTIONS: tuple[NotSyncedAction, ...] = ("retry", "fail", "skip")
+
+
+class CodatRetryLater(AirflowException):
+    """Codat said to come back at :attr:`retry_at`; :class:`CodatRetryPolicy` times the retry for it."""
+
+    def __init__(self, message: str, retry_at: datetime) -> None:
+        super().__init__(message)
+        self.retry_at = retry_at
+
+
+class CodatRetryPolicy(RetryPolicy):
+    """Retry a :class:`CodatRetryLater` no earlier than its ``retry_at``; else the task's own rules.
+
+    The default ``retry_policy`` of the provider's operators and sensors.
+    """
+
+    def evaluate(
+        self, exception: BaseException, try_number: int, max_tries: int, context: Context | None = None
+    ) -> RetryDecision:
+        """Decide the retry of a failed try."""
+        if isinstance(exception, CodatRetryLater):
+            delay = max(timedelta(seconds=1), exception.retry_at - datetime.now(UTC))
+            return RetryDecision.retry(
+                delay=delay, reason=f"Codat asked to retry at {exception.retry_at:%Y-%m-%dT%H:%M:%SZ}"
+            )
+        return RetryDecision.default()
+
+    def serialize(self) -> dict[str, Any]:
+        """This policy has no settings."""
+        return {}
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any]) -> CodatRetryPolicy:
+        """Rebuild the policy."""
+        return cls()
+
+
+def check_not_synced_action(value: str) -> NotSyncedAction:
+    """Return ``value`` if it is a valid ``on_not_synced``.
+
+    :raises ValueError: Naming the parameter and the valid values.
+    """
+    if value not in NOT_SYNCED_ACTIONS:
+        raise ValueError(f"on_not_synced: expected one of {', '.join(NOT_SYNCED_ACTIONS)}, got {value!r}")
+    return value
+
+
+def to_airflow(
+    error: CodatError, *, on_not_synced: NotSyncedAction = "retry", max_wait: float = 60.0
+) -> Exception:
+    """Return the Airflow exception that makes the task do the right thing about ``error``.
+
+    :param error: What the hook raised.
+    :param on_not_synced: What a 409 means for this task.
+    :param max_wait: A ``retry_at`` further away than this many seconds becomes :class:`CodatRetryLater`.
+    """
+    message = f"{type(error).__name__}: {error}"
+    if isinstance(error, CodatNotSyncedError):
+        if on_not_synced == "skip":
+            return AirflowSkipException(f"{message} (on_not_synced='skip')")
+        if on_not_synced == "fail":
+            return AirflowFailException(f"{message} (on_not_synced='fail')")
+        return AirflowException(f"{message}; retrying once Codat has synced it (on_not_synced='retry')")
+    if (
+        isinstance(error, CodatRateLimitError)
+        and error.retry_at is not None
+        and (error.retry_at - datetime.now(UTC)).total_seconds() > max_wait
+    ):
+        retry_at = error.retry_at
+        return CodatRetryLater(f"{message}; Codat asks to retry at {retry_at:%Y-%m-%dT%H:%M:%SZ}", retry_at)
+    if isinstance(error, CodatConfigError) or (isinstance(error, CodatApiError) and not error.retryable):
+        return AirflowFailException(message)
+    return AirflowException(message)

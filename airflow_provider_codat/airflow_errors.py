@@ -25,8 +25,6 @@ from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
 from airflow_provider_codat.exceptions import (
-    CodatApiError,
-    CodatConfigError,
     CodatError,
     CodatNotSyncedError,
     CodatRateLimitError,
@@ -116,6 +114,6 @@ def to_airflow(
     ):
         retry_at = error.retry_at
         return CodatRetryLater(f"{message}; Codat asks to retry at {retry_at:%Y-%m-%dT%H:%M:%SZ}", retry_at)
-    if isinstance(error, CodatConfigError) or (isinstance(error, CodatApiError) and not error.retryable):
+    if not error.retryable:
         return AirflowFailException(message)
     return AirflowException(message)

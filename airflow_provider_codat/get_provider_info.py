@@ -43,6 +43,33 @@ def get_provider_info() -> dict[str, Any]:
         "hooks": [
             {"integration-name": _INTEGRATION, "python-modules": ["airflow_provider_codat.hooks.commerce"]}
         ],
+        "operators": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    "airflow_provider_codat.operators.commerce",
+                    "airflow_provider_codat.operators.platform",
+                ],
+            }
+        ],
+        "sensors": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    "airflow_provider_codat.sensors.commerce",
+                    "airflow_provider_codat.sensors.platform",
+                ],
+            }
+        ],
+        "triggers": [
+            {
+                "integration-name": _INTEGRATION,
+                "python-modules": [
+                    "airflow_provider_codat.triggers.commerce",
+                    "airflow_provider_codat.triggers.platform",
+                ],
+            }
+        ],
         "connection-types": [
             {
                 "hook-class-name": "airflow_provider_codat.hooks.commerce.CodatCommerceHook",

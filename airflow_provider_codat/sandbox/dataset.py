@@ -112,7 +112,7 @@ class Dataset:
         *,
         base_count: int,
         history: timedelta,
-        batch_size: int = 100,
+        batch_size: int | None = None,
     ) -> None:
         self.resource = resource
         self.ctx = ctx
@@ -120,7 +120,8 @@ class Dataset:
         self._build = BUILDERS[resource.name]
         self._end = int(ctx.anchor.timestamp())
         self._start = self._end - max(1, int(history.total_seconds()))
-        self._batch = max(1, batch_size)
+        # Codat stamps a sync's batch with one modifiedDate: up to 100 records share one here.
+        self._batch = max(1, batch_size if batch_size is not None else min(100, base_count // 200))
         batches = max(1, math.ceil(base_count / self._batch))
         self._step = (self._end - self._start) / batches
         self._arrivals: list[int] = []

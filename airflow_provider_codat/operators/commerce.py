@@ -1,0 +1,437 @@
+"""Operators that pull Codat Commerce resources into XCom or object storage.
+
+``CodatListOperator(resource=...)`` pulls any listable resource; one named subclass per registry
+row (``CodatListOrdersOperator``, ...) is generated from :mod:`airflow_provider_codat.resources`.
+``CodatGetCompanyInfoOperator`` and ``CodatGetRecordOperator`` fetch single objects, and
+:func:`list_commerce_connections` / ``CodatListConnectionsOperator`` feed dynamic task mapping.
+
+Failures map onto Airflow as :mod:`airflow_provider_codat.airflow_errors` documents; windows as
+:mod:`airflow_provider_codat.operators._window` documents.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from airflow.providers.common.compat.sdk import conf
+from airflow.sdk import BaseOperator
+
+from airflow_provider_codat.airflow_errors import CodatRetryPolicy, check_not_synced_action, to_airflow
+from airflow_provider_codat.operators._window import Window, combine_queries, parse_moment, resolve_window
+from airflow_provider_codat.output import FORMATS
+from airflow_provider_codat.resources import Resource, get_resource, listable_resources
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context, ObjectStoragePath
+
+    from airflow_provider_codat.client import Page
+    from airflow_provider_codat.hooks.commerce import CodatCommerceHook
+
+__all__ = [
+    "CodatGetCompanyInfoOperator",
+    "CodatGetRecordOperator",
+    "CodatListConnectionsOperator",
+    "CodatListOperator",
+    "list_commerce_connections",
+]
+
+DEFAULT_OVERLAP = timedelta(minutes=5)
+DEFAULT_XCOM_MAX_BYTES = 1_048_576
+_MAX_PAGE_SIZE = 5000
+
+
+def _templated(value: object) -> bool:
+    return isinstance(value, str) and "{{" in value
+
+
+def _check_uuid_at_parse(value: object, name: str) -> None:
+    """Refuse a malformed id now, unless a template will fill it in at run time."""
+    import uuid
+
+    if _templated(value):
+        return
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        raise ValueError(f"{name}: expected a UUID, got {value!r}") from None
+
+
+def _json_native(value: Any) -> Any:
+    """Turn exact Decimals into JSON numbers, recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _json_native(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_native(v) for v in value]
+    return value
+
+
+def _moment(context: Context, key: str) -> datetime | None:
+    """A datetime from the context; Airflow hands some out as lazy proxies that may wrap None."""
+    value = context.get(key)
+    return value if isinstance(value, datetime) else None
+
+
+def _default_retries(kwargs: dict[str, Any]) -> None:
+    """Operator defaults: 3 task retries with exponential backoff, timed by Codat's Retry-After."""
+    kwargs.setdefault("retries", 3)
+    kwargs.setdefault("retry_delay", timedelta(minutes=1))
+    kwargs.setdefault("retry_exponential_backoff", 2.0)
+    kwargs.setdefault("retry_policy", CodatRetryPolicy())
+
+
+class _CodatOperator(BaseOperator):
+    """What every Codat operator shares: the connection, the hook, defaults and error mapping."""
+
+    def __init__(
+        self, *, codat_conn_id: str = "codat_default", on_not_synced: str = "retry", **kwargs: Any
+    ) -> None:
+        _default_retries(kwargs)
+        super().__init__(**kwargs)
+        self.codat_conn_id = codat_conn_id
+        self.on_not_synced = check_not_synced_action(on_not_synced)
+
+    @cached_property
+    def hook(self) -> CodatCommerceHook:
+        """The hook, built once per task instance."""
+        from airflow_provider_codat.hooks.commerce import CodatCommerceHook
+
+        return CodatCommerceHook(codat_conn_id=self.codat_conn_id)
+
+    @contextlib.contextmanager
+    def codat_errors(self) -> Iterator[None]:
+        """Turn provider errors raised inside into the Airflow exceptions that do the right thing."""
+        from airflow_provider_codat.exceptions import CodatConfigError, CodatError
+
+        try:
+            yield
+        except CodatError as exc:
+            max_wait = 60.0 if isinstance(exc, CodatConfigError) else self.hook.config.retry.max_wait
+            error = to_airflow(exc, on_not_synced=self.on_not_synced, max_wait=max_wait)
+            self.on_mapped_error(error)
+            raise error from None
+
+    def on_mapped_error(self, error: Exception) -> None:
+        """Called with the Airflow exception about to be raised; may defer instead."""
+
+
+class CodatListOperator(_CodatOperator):
+    """Pull every record of a Commerce resource, incrementally by default, into XCom or files.
+
+    :param resource: A listable registry name (``orders``, ``transactions``, ...); set by the
+        named subclasses.
+    :param company_id: The company's UUID. (templated)
+    :param connection_id: The commerce connection's UUID. (templated)
+    :param query: A Codat query, ANDed with the window. (templated)
+    :param order_by: Field to order by, ``-field`` for descending. (templated)
+    :param output: None to push records to XCom (up to ``xcom_max_bytes``), or a directory URI or
+        ``ObjectStoragePath`` (``file://``, ``s3://conn@bucket/...``, ``gs://``, ...). (templated)
+    :param format: ``jsonl`` (records exactly as Codat sent them), ``jsonl.gz`` or ``parquet``.
+    :param full_refresh: Pull everything, ignoring the run's data interval.
+    :param modified_since: Lower bound on ``modifiedDate``, overriding the interval. (templated)
+    :param modified_until: Upper bound (exclusive) on ``modifiedDate``. (templated)
+    :param overlap: How far before the interval's start the window opens (default 5 minutes).
+    :param page_size: Records per page, 1 to 5000 (default: the connection's).
+    :param part_records: Records per output file.
+    :param xcom_max_bytes: Largest JSON pushed to XCom when ``output`` is None.
+    :param on_not_synced: What a 409 (data type not synced yet) does: ``retry``, ``fail`` or ``skip``.
+    :param deferrable: Wait out a daily-quota ``Retry-After`` in the triggerer instead of a task retry.
+    :param codat_conn_id: The ``codat`` Airflow connection.
+    """
+
+    template_fields: Sequence[str] = (
+        "company_id",
+        "connection_id",
+        "query",
+        "order_by",
+        "output_path",
+        "modified_since",
+        "modified_until",
+    )
+    resource_name: ClassVar[str | None] = None
+
+    def __init__(
+        self,
+        *,
+        company_id: str,
+        connection_id: str,
+        resource: str | None = None,
+        query: str | None = None,
+        order_by: str | None = None,
+        output: str | ObjectStoragePath | None = None,
+        format: str = "jsonl",
+        full_refresh: bool = False,
+        modified_since: datetime | str | None = None,
+        modified_until: datetime | str | None = None,
+        overlap: timedelta = DEFAULT_OVERLAP,
+        page_size: int | None = None,
+        part_records: int = 1_000_000,
+        xcom_max_bytes: int = DEFAULT_XCOM_MAX_BYTES,
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.resource = self._check_resource(resource)
+        self.company_id = company_id
+        self.connection_id = connection_id
+        self.query = query
+        self.order_by = order_by
+        self.output_path = output  # ``output`` itself is BaseOperator's XComArg property
+        self.format = format
+        self.full_refresh = full_refresh
+        self.modified_since = modified_since
+        self.modified_until = modified_until
+        self.overlap = overlap
+        self.page_size = page_size
+        self.part_records = part_records
+        self.xcom_max_bytes = xcom_max_bytes
+        self.deferrable = deferrable
+        self._check_arguments()
+
+    def _check_resource(self, resource: str | None) -> str:
+        name = resource or self.resource_name
+        if self.resource_name and resource and resource != self.resource_name:
+            raise ValueError(
+                f"resource: {type(self).__name__} pulls {self.resource_name!r}, not {resource!r}"
+            )
+        if not name:
+            raise ValueError("resource: required, e.g. resource='orders'")
+        row = get_resource(name)
+        if not row.listable:
+            raise ValueError(f"resource: {name!r} has no list operation; use CodatGetCompanyInfoOperator")
+        return row.name
+
+    def _check_arguments(self) -> None:
+        _check_uuid_at_parse(self.company_id, "company_id")
+        _check_uuid_at_parse(self.connection_id, "connection_id")
+        if self.format not in FORMATS:
+            raise ValueError(f"format: expected one of {', '.join(FORMATS)}, got {self.format!r}")
+        if self.page_size is not None and not (
+            isinstance(self.page_size, int)
+            and not isinstance(self.page_size, bool)
+            and 1 <= self.page_size <= _MAX_PAGE_SIZE
+        ):
+            raise ValueError(
+                f"page_size: must be a whole number from 1 to {_MAX_PAGE_SIZE}, got {self.page_size!r}"
+            )
+        if not isinstance(self.overlap, timedelta) or self.overlap < timedelta(0):
+            raise ValueError(f"overlap: must be a timedelta of at least 0, got {self.overlap!r}")
+        if not isinstance(self.part_records, int) or self.part_records < 1:
+            raise ValueError(f"part_records: must be a whole number of at least 1, got {self.part_records!r}")
+        if not isinstance(self.xcom_max_bytes, int) or self.xcom_max_bytes < 1:
+            raise ValueError(
+                f"xcom_max_bytes: must be a whole number of at least 1, got {self.xcom_max_bytes!r}"
+            )
+        bounds = (self.modified_since, self.modified_until)
+        if self.full_refresh and any(b is not None for b in bounds):
+            raise ValueError("full_refresh: cannot be combined with modified_since or modified_until")
+        for name, value in zip(("modified_since", "modified_until"), bounds, strict=True):
+            if not _templated(value):
+                parse_moment(value, name)
+
+    # -- running --------------------------------------------------------------------------------
+    def window(self, context: Context) -> Window:
+        """The ``modifiedDate`` window of this run."""
+        return resolve_window(
+            full_refresh=self.full_refresh,
+            modified_since=parse_moment(self.modified_since, "modified_since"),
+            modified_until=parse_moment(self.modified_until, "modified_until"),
+            overlap=self.overlap,
+            interval_start=_moment(context, "data_interval_start"),
+            interval_end=_moment(context, "data_interval_end"),
+            previous_end=_moment(context, "prev_data_interval_end_success"),
+            now=datetime.now(UTC),
+        )
+
+    def execute(self, context: Context) -> Any:
+        """Pull the window's records and land them; return the records or a manifest."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from airflow_provider_codat.output import OutputTooLargeError
+
+        try:
+            window = self.window(context)
+        except ValueError as exc:
+            raise AirflowFailException(str(exc)) from None
+        query = combine_queries(self.query, window.query())
+        self.log.info("Codat %s: pulling %s (query %s)", self.resource, window.to_json(), query or "none")
+        try:
+            with self.codat_errors():
+                return self._land(self._pages(query), context, window)
+        except OutputTooLargeError as exc:
+            raise AirflowFailException(str(exc)) from None
+
+    def _pages(self, query: str | None) -> Iterator[Page]:
+        return self.hook.list_pages(
+            self.resource,
+            self.company_id,
+            self.connection_id,
+            query=query,
+            order_by=self.order_by,
+            page_size=self.page_size,
+        )
+
+    def _land(self, pages: Iterator[Page], context: Context, window: Window) -> Any:
+        from airflow_provider_codat.output import collect_for_xcom, write_files
+
+        if self.output_path is None:
+            return collect_for_xcom(pages, max_bytes=self.xcom_max_bytes)
+        manifest = write_files(
+            pages,
+            output=self.output_path,
+            fmt=self.format,
+            resource=self.resource,
+            part_records=self.part_records,
+            run_key=self._run_key(context),
+        )
+        manifest.update(company_id=self.company_id, connection_id=self.connection_id, window=window.to_json())
+        return manifest
+
+    def _run_key(self, context: Context) -> str:
+        ti = context.get("ti")
+        parts = (self.dag_id, self.task_id, getattr(ti, "run_id", ""), str(getattr(ti, "map_index", -1)))
+        return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:12]
+
+    def on_mapped_error(self, error: Exception) -> None:
+        """With ``deferrable=True``, wait out a long ``Retry-After`` in the triggerer."""
+        from airflow_provider_codat.airflow_errors import CodatRetryLater
+
+        if self.deferrable and isinstance(error, CodatRetryLater):
+            from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+
+            self.log.warning("Codat asks to come back at %s; deferring until then", error.retry_at)
+            self.defer(trigger=DateTimeTrigger(error.retry_at), method_name="execute_complete")
+
+    def execute_complete(self, context: Context, event: Any = None) -> Any:
+        """Resume after a deferred rate-limit wait: pull again from the start."""
+        return self.execute(context)
+
+
+def _list_operator(resource: Resource) -> type[CodatListOperator]:
+    name = f"CodatList{resource.title}Operator"
+    doc = (
+        f"Pull Codat Commerce ``{resource.name}`` (``{resource.data_type}``); "
+        f"see :class:`CodatListOperator` for the parameters (all but ``resource``)."
+    )
+    return type(
+        name, (CodatListOperator,), {"resource_name": resource.name, "__doc__": doc, "__module__": __name__}
+    )
+
+
+LIST_OPERATORS: dict[str, type[CodatListOperator]] = {r.name: _list_operator(r) for r in listable_resources()}
+"""One generated subclass per listable registry row, keyed by resource name."""
+globals().update({cls.__name__: cls for cls in LIST_OPERATORS.values()})
+__all__ += [cls.__name__ for cls in LIST_OPERATORS.values()]
+
+
+class CodatGetRecordOperator(_CodatOperator):
+    """Fetch one record of a Commerce resource by id, into XCom as a JSON-native dict.
+
+    :param resource: A listable registry name.
+    :param company_id: The company's UUID. (templated)
+    :param connection_id: The commerce connection's UUID. (templated)
+    :param record_id: The record's id (percent-encoded for you). (templated)
+    """
+
+    template_fields: Sequence[str] = ("company_id", "connection_id", "record_id")
+
+    def __init__(
+        self, *, resource: str, company_id: str, connection_id: str, record_id: str, **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        row = get_resource(resource)
+        if not row.listable:
+            raise ValueError(f"resource: {resource!r} has no records by id; use CodatGetCompanyInfoOperator")
+        if not record_id:
+            raise ValueError("record_id: must not be empty")
+        _check_uuid_at_parse(company_id, "company_id")
+        _check_uuid_at_parse(connection_id, "connection_id")
+        self.resource, self.company_id, self.connection_id, self.record_id = (
+            row.name,
+            company_id,
+            connection_id,
+            record_id,
+        )
+
+    def execute(self, context: Context) -> Any:
+        """Fetch the record."""
+        with self.codat_errors():
+            return _json_native(
+                self.hook.get(self.resource, self.company_id, self.connection_id, self.record_id)
+            )
+
+
+class CodatGetCompanyInfoOperator(_CodatOperator):
+    """Fetch a connection's company info into XCom as a JSON-native dict.
+
+    :param company_id: The company's UUID. (templated)
+    :param connection_id: The commerce connection's UUID. (templated)
+    """
+
+    template_fields: Sequence[str] = ("company_id", "connection_id")
+
+    def __init__(self, *, company_id: str, connection_id: str, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        _check_uuid_at_parse(company_id, "company_id")
+        _check_uuid_at_parse(connection_id, "connection_id")
+        self.company_id, self.connection_id = company_id, connection_id
+
+    def execute(self, context: Context) -> Any:
+        """Fetch the company info."""
+        with self.codat_errors():
+            return _json_native(self.hook.get_company_info(self.company_id, self.connection_id))
+
+
+def list_commerce_connections(
+    codat_conn_id: str = "codat_default",
+    *,
+    statuses: Sequence[str] = ("Linked",),
+    platforms: Sequence[str] = (),
+) -> list[dict[str, str]]:
+    """List commerce connections as ``[{"company_id": ..., "connection_id": ...}]`` for ``expand_kwargs``.
+
+    :param codat_conn_id: The ``codat`` Airflow connection.
+    :param statuses: Connection statuses to keep (default Linked only).
+    :param platforms: Platform names to keep, case-insensitive (default all), e.g. ``["Shopify"]``.
+    """
+    from airflow_provider_codat.hooks.commerce import CodatCommerceHook
+
+    wanted = {p.casefold() for p in platforms}
+    return [
+        {"company_id": company["id"], "connection_id": conn["id"]}
+        for company in CodatCommerceHook(codat_conn_id=codat_conn_id).list_companies()
+        for conn in company.get("dataConnections") or []
+        if conn.get("sourceType") == "Commerce"
+        and conn.get("status") in statuses
+        and (not wanted or str(conn.get("platformName", "")).casefold() in wanted)
+    ]
+
+
+class CodatListConnectionsOperator(_CodatOperator):
+    """Push the commerce connections to fan out over (see :func:`list_commerce_connections`).
+
+    :param statuses: Connection statuses to keep (default Linked only).
+    :param platforms: Platform names to keep (default all).
+    """
+
+    template_fields: Sequence[str] = ("platforms",)
+
+    def __init__(
+        self, *, statuses: Sequence[str] = ("Linked",), platforms: Sequence[str] = (), **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        self.statuses, self.platforms = list(statuses), list(platforms)
+
+    def execute(self, context: Context) -> list[dict[str, str]]:
+        """List the connections."""
+        with self.codat_errors():
+            return list_commerce_connections(
+                self.codat_conn_id, statuses=self.statuses, platforms=self.platforms
+            )

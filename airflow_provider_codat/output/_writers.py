@@ -1,0 +1,166 @@
+"""One writer per file format, each streaming slices of pages into one open file.
+
+A writer never holds a page: it writes the slice it is given and lets go, so memory stays flat in
+the number of records. Every writer counts the bytes it writes, which are the file's final size.
+"""
+
+from __future__ import annotations
+
+import gzip
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+if TYPE_CHECKING:
+    from airflow_provider_codat.client._decode import Page
+
+__all__ = ["EXTENSIONS", "FORMATS", "CountingFile", "PartWriter", "open_writer"]
+
+FORMATS = ("jsonl", "jsonl.gz", "parquet")
+"""The file formats :func:`~airflow_provider_codat.output.write_files` writes."""
+
+EXTENSIONS: dict[str, str] = {fmt: fmt for fmt in FORMATS}
+"""File name extension of each format."""
+
+
+class _File(Protocol):
+    def write(self, data: bytes, /) -> Any: ...
+    def close(self) -> None: ...
+
+
+class CountingFile:
+    """A write-only file that counts the bytes passed through to ``raw`` (an fsspec file).
+
+    :param raw: The file opened for binary writing.
+    """
+
+    def __init__(self, raw: Any) -> None:
+        self._raw = raw
+        self.size = 0
+        self.closed = False
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:
+        """Write ``data`` and count it; once closed or discarded, drop it."""
+        size = memoryview(data).nbytes
+        if not self.closed:
+            self._raw.write(data)
+            self.size += size
+        return size
+
+    def tell(self) -> int:
+        """Return the number of bytes written so far."""
+        return self.size
+
+    def flush(self) -> None:
+        """Flush the underlying file."""
+        if not self.closed:
+            self._raw.flush()
+
+    def writable(self) -> bool:
+        """Return True: this file is for writing."""
+        return True
+
+    def seekable(self) -> bool:
+        """Return False: writes only ever append."""
+        return False
+
+    def close(self) -> None:
+        """Close the underlying file, committing its content."""
+        if not self.closed:
+            self.closed = True
+            self._raw.close()
+
+    def discard(self) -> None:
+        """Stop writing without committing, where the store allows it (S3 aborts the upload).
+
+        Later writes, such as a format writer's trailer on garbage collection, are dropped.
+        """
+        if self.closed:
+            return
+        self.closed = True
+        from fsspec.spec import AbstractBufferedFile  # type: ignore[import-untyped]
+
+        if isinstance(self._raw, AbstractBufferedFile):  # object stores buffer, then upload on close
+            self._raw.discard()
+            self._raw.closed = True  # never upload what is left in its buffer
+        else:
+            self._raw.close()
+
+
+class PartWriter(Protocol):
+    """Writes record slices of pages into one part file."""
+
+    def write(self, page: Page, start: int, stop: int) -> None:
+        """Write records ``start:stop`` of ``page``."""
+
+    def finish(self) -> None:
+        """Complete the file (format trailer included) and close it."""
+
+
+class _JsonlWriter:
+    """Each record's text as Codat sent it, one per line, each line ending in ``\\n``."""
+
+    def __init__(self, out: _File) -> None:
+        self._out = out
+
+    def write(self, page: Page, start: int, stop: int) -> None:
+        lines = [_one_line(text) for text in page.texts[start:stop]]
+        lines.append("")
+        self._out.write("\n".join(lines).encode())
+
+    def finish(self) -> None:
+        self._out.close()
+
+
+class _GzipWriter(_JsonlWriter):
+    """``jsonl`` through one streamed gzip member (no name, mtime 0: reruns give identical bytes)."""
+
+    def __init__(self, out: CountingFile) -> None:
+        self._sink = out
+        super().__init__(gzip.GzipFile(filename="", mode="wb", compresslevel=6, fileobj=out, mtime=0))
+
+    def finish(self) -> None:
+        super().finish()  # writes the gzip trailer; GzipFile does not close a fileobj it was given
+        self._sink.close()
+
+
+class _ParquetWriter:
+    """One row group per slice, against the schema derived once from the resource's model."""
+
+    compression: ClassVar[str] = "zstd"
+
+    def __init__(self, out: CountingFile, schema: Any) -> None:
+        import pyarrow.parquet as pq  # type: ignore[import-untyped]
+
+        from airflow_provider_codat.output._arrow import to_record_batch
+
+        self._out = out
+        self._schema = schema
+        self._to_batch = to_record_batch
+        self._writer = pq.ParquetWriter(out, schema, compression=self.compression)
+
+    def write(self, page: Page, start: int, stop: int) -> None:
+        self._writer.write_batch(self._to_batch(page.records[start:stop], self._schema))
+
+    def finish(self) -> None:
+        self._writer.close()
+        self._out.close()
+
+
+def open_writer(fmt: str, out: CountingFile, schema: Any = None) -> PartWriter:
+    """Return the writer of ``fmt`` writing into ``out``.
+
+    :param fmt: One of :data:`FORMATS`.
+    :param out: The part's file.
+    :param schema: The Arrow schema, for ``parquet`` only.
+    """
+    if fmt == "jsonl":
+        return _JsonlWriter(out)
+    if fmt == "jsonl.gz":
+        return _GzipWriter(out)
+    return _ParquetWriter(out, schema)
+
+
+def _one_line(text: str) -> str:
+    """Return ``text`` on one line: a line break in a record's JSON can only be whitespace between tokens."""
+    if "\n" in text or "\r" in text:
+        return text.replace("\r", " ").replace("\n", " ")
+    return text

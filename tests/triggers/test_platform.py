@@ -1,0 +1,272 @@
+"""The Platform triggers, driven through their async ``run()`` against the sandbox."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from airflow_provider_codat.hooks.commerce import CodatCommerceHook
+from airflow_provider_codat.sandbox import CodatSandbox
+from airflow_provider_codat.triggers.platform import (
+    CodatDataSyncTrigger,
+    CodatPullOperationTrigger,
+    parse_time,
+    pull_state,
+    settled,
+)
+
+FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10}
+
+
+@pytest.fixture(scope="module")
+def sb() -> Iterator[CodatSandbox]:
+    with CodatSandbox(companies=1, connections=2, records=5) as sandbox:
+        yield sandbox
+
+
+@pytest.fixture
+def ids(sb: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
+    """``(company, connection)``; ``codat_default`` with fast retries, ``codat_once`` with none."""
+    for name, extra in (("CODAT_DEFAULT", FAST), ("CODAT_ONCE", {**FAST, "max_attempts": 1})):
+        conn = {"conn_type": "codat", "host": sb.url, "password": sb.api_key, "extra": extra}
+        monkeypatch.setenv(f"AIRFLOW_CONN_{name}", json.dumps(conn))
+    yield sb.connections[0]
+    sb.reset_faults()
+    wait_quiet(sb)
+
+
+def wait_quiet(sb: CodatSandbox, timeout: float = 10.0) -> None:
+    """Wait until no pull operation of the sandbox is running (tests must not adopt each other's)."""
+    company = sb.company_ids[0]
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=sb.url, headers={"Authorization": sb.auth_header}) as client:
+        while time.monotonic() < deadline:
+            ops = client.get(f"/companies/{company}/data/history", params={"pageSize": 5000}).json()
+            if all("completed" in op for op in ops["results"]):
+                return
+            time.sleep(0.05)
+    raise AssertionError("pull operations still running")
+
+
+def requests_today(sb: CodatSandbox) -> int:
+    return int(httpx.get(f"{sb.url}/_sandbox/state").json()["counters"]["requests_today"])
+
+
+def queue(data_type: str, ids: tuple[str, str]) -> str:
+    hook = CodatCommerceHook()
+    try:
+        return str(hook.refresh_data_type(ids[0], data_type, ids[1])["id"])
+    finally:
+        hook.close()
+
+
+def run(trigger: Any) -> dict[str, Any]:
+    """Rebuild the trigger from ``serialize()`` as the triggerer does; return its first event's payload."""
+    from airflow.sdk.module_loading import import_string
+
+    classpath, kwargs = trigger.serialize()
+    rebuilt = import_string(classpath)(**json.loads(json.dumps(kwargs)))
+
+    async def first() -> dict[str, Any]:
+        async for event in rebuilt.run():
+            return dict(event.payload)
+        raise AssertionError("the trigger ended without an event")
+
+    payload = asyncio.run(first())
+    assert json.loads(json.dumps(payload)) == payload
+    return payload
+
+
+def pull_trigger(ids: tuple[str, str], op_ids: list[str], **settings: Any) -> CodatPullOperationTrigger:
+    settings.setdefault("deadline", time.time() + 20)
+    settings.setdefault("poll_interval", 0.05)
+    return CodatPullOperationTrigger(company_id=ids[0], pull_operation_ids=",".join(op_ids), **settings)
+
+
+def sync_trigger(ids: tuple[str, str], types: str, after: datetime, **settings: Any) -> CodatDataSyncTrigger:
+    settings.setdefault("deadline", time.time() + 20)
+    settings.setdefault("poll_interval", 0.05)
+    return CodatDataSyncTrigger(
+        company_id=ids[0], data_types=types, synced_after=after.isoformat(), **settings
+    )
+
+
+# -- serialization --------------------------------------------------------------------------------
+@pytest.mark.parametrize("make", [pull_trigger, sync_trigger])
+def test_serialize_takes_classpath_from_class_and_holds_only_strings_and_numbers(make: Any) -> None:
+    ids = ("8a210b68-6988-11ed-a1eb-0242ac120002", "51baa045-4836-4317-a42e-3542e991e581")
+    trigger = (
+        make(ids, ["2e9d2c44-f675-40ba-8049-353bfcb5e171"])
+        if make is pull_trigger
+        else make(ids, "commerce-orders", datetime(2026, 1, 1, tzinfo=UTC))
+    )
+    classpath, kwargs = trigger.serialize()
+    cls = type(trigger)
+    assert classpath == f"airflow_provider_codat.triggers.platform.{cls.__name__}"
+    assert all(type(v) in (str, int, float) for v in kwargs.values()), kwargs
+    from airflow.sdk.module_loading import import_string
+
+    assert import_string(classpath)(**kwargs).serialize() == (classpath, kwargs)
+
+
+def test_constructors_refuse_bad_settings() -> None:
+    with pytest.raises(ValueError, match="poll_interval"):
+        CodatPullOperationTrigger(company_id="c", pull_operation_ids="p", deadline=0, poll_interval=0)
+    with pytest.raises(ValueError, match="max_errors"):
+        CodatPullOperationTrigger(company_id="c", pull_operation_ids="p", deadline=0, max_errors=0)
+    with pytest.raises(ValueError, match="synced_after"):
+        CodatDataSyncTrigger(company_id="c", data_types="commerce-orders", synced_after="today", deadline=0)
+
+
+# -- pure rules -----------------------------------------------------------------------------------
+def test_pull_state_trusts_known_statuses_and_codat_flags_for_unknown_ones() -> None:
+    assert pull_state({"id": "p", "dataType": "t", "status": "Fetching"})["done"] is False
+    assert pull_state({"status": "Complete"})["done"] is True
+    assert pull_state({"status": "Rebalancing"})["done"] is False
+    assert pull_state({"status": "Exploded", "isErrored": True})["done"] is True
+    long = pull_state({"status": "FetchError", "errorMessage": "x" * 1000})
+    assert len(long["error"]) == 200
+
+
+def test_settled_fails_fast_and_otherwise_waits_for_all() -> None:
+    running = {"done": False, "status": "Fetching"}
+    assert not settled([running, {"done": True, "status": "Complete"}])
+    assert settled([running, {"done": True, "status": "FetchError"}])
+    assert settled([{"done": True, "status": "NotSupported"}, {"done": True, "status": "Complete"}])
+
+
+def test_parse_time_reads_codat_dates_and_takes_naive_as_utc() -> None:
+    assert parse_time("2026-01-02T03:04:05.678Z") == datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)
+    assert parse_time("2026-01-02T03:04:05") == datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    assert parse_time("soon") is None and parse_time(None) is None
+
+
+# -- CodatPullOperationTrigger --------------------------------------------------------------------
+def test_pull_trigger_waits_calmly_until_complete(sb: CodatSandbox, ids: tuple[str, str]) -> None:
+    sb.set_faults(sync_seconds=1.5)
+    op_id = queue("orders", ids)
+    before, started = requests_today(sb), time.monotonic()
+    event = run(pull_trigger(ids, [op_id], poll_interval=0.4))
+    elapsed, polls = time.monotonic() - started, requests_today(sb) - before
+    assert event["status"] == "done"
+    assert event["states"][op_id] == {
+        "id": op_id,
+        "dataType": "commerce-orders",
+        "status": "Complete",
+        "done": True,
+        "error": None,
+    }
+    assert 1.2 <= elapsed < 3
+    assert 3 <= polls <= 6  # one poll per 0.4 s interval, no busy loop
+
+
+def test_pull_trigger_fails_fast_when_one_refresh_fails(sb: CodatSandbox, ids: tuple[str, str]) -> None:
+    sb.set_faults(sync_seconds=1.5)
+    slow = queue("orders", ids)
+    sb.set_faults(sync_seconds=0.2, pull_outcome={"commerce-payments": "FetchError"})
+    failing = queue("payments", ids)
+    started = time.monotonic()
+    event = run(pull_trigger(ids, [slow, failing]))
+    assert time.monotonic() - started < 1
+    assert event["status"] == "done"
+    assert event["states"][failing]["status"] == "FetchError"
+    assert event["states"][failing]["error"] == "Sandbox forced FetchError"
+    assert event["states"][slow]["done"] is False
+
+
+def test_pull_trigger_backs_off_honouring_retry_after(sb: CodatSandbox, ids: tuple[str, str]) -> None:
+    sb.set_faults(sync_seconds=0.2)
+    op_id = queue("customers", ids)
+    sb.set_faults(rate_limit={"burst": 1}, retry_after_seconds=1)
+    started = time.monotonic()
+    event = run(pull_trigger(ids, [op_id], codat_conn_id="codat_once"))
+    assert event["status"] == "done" and event["states"][op_id]["status"] == "Complete"
+    assert time.monotonic() - started >= 0.95  # polled again only after the 429's Retry-After of 1 s
+
+
+def test_pull_trigger_gives_up_after_max_errors_in_a_row(sb: CodatSandbox, ids: tuple[str, str]) -> None:
+    sb.set_faults(sync_seconds=0.2)
+    op_id = queue("customers", ids)
+    sb.set_faults(server_error={"every": 1})
+    before, started = requests_today(sb), time.monotonic()
+    event = run(pull_trigger(ids, [op_id], codat_conn_id="codat_once", poll_interval=0.1, max_errors=3))
+    assert event["status"] == "error" and event["errors"] == 3
+    assert "CodatServerError" in event["message"]
+    assert requests_today(sb) - before == 3
+    assert time.monotonic() - started >= 0.3  # backed off 0.1 s, then 0.2 s
+    assert event["pull_operation_ids"] == op_id and event["company_id"] == ids[0]
+
+
+def test_pull_trigger_ends_at_once_on_an_error_retrying_cannot_fix(
+    sb: CodatSandbox, ids: tuple[str, str]
+) -> None:
+    sb.set_faults(sync_seconds=0.2)
+    op_id = queue("customers", ids)
+    sb.set_faults(forced_error={"every": 1}, forced_error_status=403)
+    before = requests_today(sb)
+    event = run(pull_trigger(ids, [op_id]))
+    assert event["status"] == "error" and event["errors"] == 1
+    assert "CodatForbiddenError" in event["message"]
+    assert requests_today(sb) - before == 1
+
+
+def test_pull_trigger_times_out_at_its_deadline(sb: CodatSandbox, ids: tuple[str, str]) -> None:
+    sb.set_faults(sync_seconds=1.0)
+    op_id = queue("locations", ids)
+    started = time.monotonic()
+    event = run(pull_trigger(ids, [op_id], deadline=time.time() + 0.4, poll_interval=0.1))
+    assert 0.35 <= time.monotonic() - started < 1.2
+    assert event["status"] == "timeout"
+    assert "commerce-locations" in event["message"]
+
+
+# -- CodatDataSyncTrigger -------------------------------------------------------------------------
+def test_sync_trigger_fires_once_the_data_type_synced_after_the_moment(
+    sb: CodatSandbox, ids: tuple[str, str]
+) -> None:
+    sb.set_faults(sync_seconds=1.0)
+    after = datetime.now(UTC)
+    queue("orders", ids)
+    started = time.monotonic()
+    event = run(sync_trigger(ids, "commerce-orders", after, poll_interval=0.2))
+    assert time.monotonic() - started >= 0.7
+    assert event["status"] == "done"
+    assert event["states"]["commerce-orders"]["status"] == "Complete"
+    assert event["synced_after"] == after.isoformat()
+
+
+def test_sync_trigger_is_done_at_once_when_already_synced(sb: CodatSandbox, ids: tuple[str, str]) -> None:
+    before = requests_today(sb)
+    event = run(sync_trigger(ids, "commerce-orders,commerce-products", datetime(2000, 1, 1, tzinfo=UTC)))
+    assert event["status"] == "done" and requests_today(sb) - before == 1
+    assert {s["status"] for s in event["states"].values()} == {"Complete"}
+
+
+def test_sync_trigger_reports_a_refresh_that_failed_after_the_moment(
+    sb: CodatSandbox, ids: tuple[str, str]
+) -> None:
+    sb.set_faults(sync_seconds=0.3, pull_outcome={"commerce-disputes": "AuthError"})
+    after = datetime.now(UTC)
+    op_id = queue("disputes", ids)
+    event = run(sync_trigger(ids, "commerce-disputes", after))
+    state = event["states"]["commerce-disputes"]
+    assert event["status"] == "done" and state["status"] == "AuthError" and state["id"] == op_id
+
+
+def test_sync_trigger_ignores_a_failure_from_before_the_moment(
+    sb: CodatSandbox, ids: tuple[str, str]
+) -> None:
+    sb.set_faults(sync_seconds=0.2, pull_outcome={"commerce-taxComponents": "FetchError"})
+    queue("tax_components", ids)
+    wait_quiet(sb)
+    after = datetime.now(UTC) + timedelta(milliseconds=1)
+    event = run(sync_trigger(ids, "commerce-taxComponents", after, deadline=time.time() + 0.3))
+    assert event["status"] == "timeout"
+    assert "commerce-taxComponents" in event["message"]

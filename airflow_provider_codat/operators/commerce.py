@@ -194,6 +194,37 @@ class CodatListOperator(_CodatOperator):
         self.xcom_max_bytes = xcom_max_bytes
         self.deferrable = deferrable
         self._check_arguments()
+        self._declare_lineage()
+
+    # -- lineage ------------------------------------------------------------------------------------
+    def source_uri(self) -> str:
+        """The ``codat://company/connection/resource`` URI of what this task reads."""
+        return f"codat://{self.company_id}/{self.connection_id}/{self.resource}"
+
+    def _declare_lineage(self) -> None:
+        """Declare Assets now where nothing is templated (templated values are known only at run time)."""
+        from airflow.sdk import Asset
+
+        if not (_templated(self.company_id) or _templated(self.connection_id)):
+            self.inlets = [*self.inlets, Asset(self.source_uri())]
+        if isinstance(self.output_path, str) and not _templated(self.output_path):
+            self.outlets = [*self.outlets, Asset(self.output_path)]
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage input (the Codat resource) and output (the files); None without the provider."""
+        try:
+            from airflow.providers.common.compat.openlineage.facet import Dataset
+            from airflow.providers.openlineage.extractors import OperatorLineage
+        except ImportError:
+            return None
+        outputs = []
+        if self.output_path is not None:
+            from airflow.sdk import ObjectStoragePath
+
+            path = ObjectStoragePath(str(self.output_path))
+            outputs.append(Dataset(namespace=f"{path.protocol}://{path.bucket or ''}", name=path.path))
+        source = Dataset(namespace="codat", name=self.source_uri().removeprefix("codat://"))
+        return OperatorLineage(inputs=[source], outputs=outputs)
 
     def _check_resource(self, resource: str | None) -> str:
         name = resource or self.resource_name

@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--mutate-every", type=int, default=0, help="bump records' modifiedDate every N list requests"
     )
     f.add_argument("--mutate-records", type=int, default=1, help="records bumped each time")
+    f.add_argument("--mutate-limit", type=int, default=0, help="stop after this many mutations (0: never)")
     f.add_argument("--payout-interval", type=float, default=0.0, help="seconds between new payouts (0: off)")
     f.add_argument("--sync-seconds", type=float, default=2.0, help="duration of a queued pull operation")
     f.add_argument(
@@ -144,6 +145,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         concurrency_limit=args.concurrency_limit,
         mutate_every=args.mutate_every,
         mutate_records=args.mutate_records,
+        mutate_limit=args.mutate_limit,
         payout_interval_s=args.payout_interval,
         sync_seconds=args.sync_seconds,
         pull_outcome=dict(args.pull_outcome),

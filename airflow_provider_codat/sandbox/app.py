@@ -133,6 +133,9 @@ class CodatApi:
         key = (dataset.ctx.connection_id, dataset.resource.name)
         self.list_requests[key] += 1
         if self.list_requests[key] % faults.mutate_every == 0:
+            if faults.mutate_limit == 1:
+                faults.mutate_every = 0  # the last one allowed
+            faults.mutate_limit = max(0, faults.mutate_limit - 1)
             dataset.bump(int(self.world.clock()), faults.mutate_records, salt=self.list_requests[key])
 
     async def get_record(self, request: Request, resource: Resource) -> Response:

@@ -86,6 +86,7 @@ class FaultConfig:
     :param mutate_every: Every N-th list request bumps ``mutate_records`` records of the listed
         dataset to modifiedDate "now" before answering (data changing during paging).
     :param mutate_records: How many records each mutation bumps.
+    :param mutate_limit: Stop after this many mutations (0: never stop); counts down as they happen.
     :param payout_interval_s: A new Payout transaction arrives on every commerce connection
         every this many seconds (0: off).
     :param sync_seconds: How long a queued pull operation takes to finish.
@@ -108,6 +109,7 @@ class FaultConfig:
     concurrency_limit: int = 10
     mutate_every: int = 0
     mutate_records: int = 1
+    mutate_limit: int = 0
     payout_interval_s: float = 0.0
     sync_seconds: float = 2.0
     pull_outcome: dict[str, str] = field(default_factory=dict)
@@ -151,6 +153,7 @@ class FaultConfig:
             ("concurrency_limit", _int(self.concurrency_limit) and self.concurrency_limit >= 1),
             ("mutate_every", _int(self.mutate_every) and self.mutate_every >= 0),
             ("mutate_records", _int(self.mutate_records) and self.mutate_records >= 1),
+            ("mutate_limit", _int(self.mutate_limit) and self.mutate_limit >= 0),
             ("payout_interval_s", _number(self.payout_interval_s) and self.payout_interval_s >= 0),
             ("sync_seconds", _number(self.sync_seconds) and self.sync_seconds >= 0),
             (

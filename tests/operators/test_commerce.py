@@ -367,3 +367,69 @@ def test_fan_out_feeds_expand_kwargs(codat_env: CodatSandbox, dag_test: Callable
             session.query(TaskInstance).filter_by(dag_id=dag.dag_id, run_id=run.run_id, task_id="pull").all()
         )
         assert len(tis) == 3 and all(str(ti.state) == "success" for ti in tis)
+
+
+# -- lineage and data changing under the pull ---------------------------------------------------------
+def test_lineage_assets_are_declared_when_known_at_parse_time(tmp_path: Path) -> None:
+    op = commerce.CodatListOrdersOperator(
+        task_id="t", company_id=COMPANY, connection_id=CONNECTION, output=f"file://{tmp_path}/orders"
+    )
+    assert [a.uri for a in op.inlets] == [f"codat://{COMPANY}/{CONNECTION}/orders"]
+    assert [a.uri for a in op.outlets] == [f"file://{tmp_path}/orders"]
+    templated = commerce.CodatListOrdersOperator(task_id="t", company_id="{{ x }}", connection_id=CONNECTION)
+    assert templated.inlets == [] and templated.outlets == []
+    assert op.get_openlineage_facets_on_complete(None) is None  # the openlineage provider is an extra
+
+
+def test_two_runs_lose_nothing_while_data_changes_during_paging(
+    codat_sandbox_factory: Any, monkeypatch: Any
+) -> None:
+    sandbox = codat_sandbox_factory(records=600, history_days=4)
+    conn = {
+        "conn_type": "codat",
+        "host": sandbox.url,
+        "password": sandbox.api_key,
+        "extra": {"initial_wait": 0.01},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", json.dumps(conn))
+    cut = datetime.now(UTC).replace(microsecond=0)
+    start = cut - timedelta(days=10)
+    # Two bursts of changes land between the pages of the first run; paging restarts and settles.
+    sandbox.set_faults(mutate_every=3, mutate_records=25, mutate_limit=2)
+
+    def run(since: datetime, until: datetime) -> list[dict[str, Any]]:
+        op = commerce.CodatListCustomersOperator(
+            task_id="t",
+            **ids(sandbox),
+            page_size=100,
+            overlap=timedelta(0),
+            modified_since=since.isoformat(),
+            modified_until=until.isoformat(),
+        )
+        result: list[dict[str, Any]] = op.execute(CONTEXT)
+        return result
+
+    first = run(start, cut)
+    assert sandbox.world.config.faults.mutate_limit == 0  # both changes happened during the first run
+    sandbox.reset_faults()
+    second = run(cut, cut + timedelta(hours=1))
+    for records in (first, second):
+        assert len({r["id"] for r in records}) == len(records)
+    versions = [(r["id"], r["modifiedDate"]) for r in first + second]
+    assert len(set(versions)) == len(versions)
+    final = list(CodatCommerceHook().list("customers", **ids(sandbox)))
+    assert {r["id"] for r in final} == {r["id"] for r in first} | {r["id"] for r in second}
+    both = {r["id"] for r in first} & {r["id"] for r in second}
+    latest = {r["id"]: r["modifiedDate"] for r in final}
+    assert all(_utc(latest[i]) >= cut for i in both)
+    assert {r["id"] for r in second} == {i for i, when in latest.items() if _utc(when) >= cut}
+
+
+def test_data_that_never_stops_changing_becomes_a_task_retry(codat_env: CodatSandbox) -> None:
+    codat_env.set_faults(mutate_every=2, mutate_records=5)
+    op = commerce.CodatListCustomersOperator(
+        task_id="t", **ids(codat_env), page_size=5, modified_until=ANCHOR.isoformat()
+    )
+    with pytest.raises(AirflowException, match="kept changing") as caught:
+        op.execute(CONTEXT)
+    assert type(caught.value) is AirflowException

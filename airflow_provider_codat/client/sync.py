@@ -21,7 +21,7 @@ from airflow_provider_codat.client._paging import (
 )
 from airflow_provider_codat.client._request import build_path, check_response, client_options, transport_error
 from airflow_provider_codat.client._retry import retrying
-from airflow_provider_codat.exceptions import CodatDataChangedError
+from airflow_provider_codat.exceptions import CodatDataChangedError, CodatDecodeError
 
 __all__ = ["MAX_RESTARTS", "CodatClient"]
 
@@ -82,6 +82,14 @@ class CodatClient:
                 return decode_page(content, number=number, size=size, where=f" (GET {path} page {number})")
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _page_body(self, path: str, number: int, size: int, query: str | None, order_by: str | None) -> bytes:
+        """Fetch page ``number``'s body with retries of the exchange, leaving decoding to the caller."""
+        params = list_params(number, size, query, order_by)
+        for attempt in retrying(self.config.retry):
+            with attempt:
+                return self._send("GET", path, params).content
+        raise AssertionError("unreachable")  # pragma: no cover
+
     # -- lists --------------------------------------------------------------------------------
     def pages(
         self,
@@ -100,12 +108,18 @@ class CodatClient:
         size = page_size or self.config.page_size
         seen = SeenIds()
 
-        def fetch(number: int) -> Page:
-            return self.page(path, number, size, query, order_by)
+        def fetch(number: int) -> bytes:
+            return self._page_body(path, number, size, query, order_by)
+
+        def decode(number: int, body: bytes) -> Page:
+            try:
+                return decode_page(body, number=number, size=size, where=f" (GET {path} page {number})")
+            except CodatDecodeError:  # a malformed body: fetch it again, with the full retry policy
+                return self.page(path, number, size, query, order_by)
 
         for restart in range(MAX_RESTARTS + 1):
             try:
-                for page in _ordered_pages(fetch, self.config.max_concurrency):
+                for page in _ordered_pages(fetch, decode, self.config.max_concurrency):
                     fresh = seen.unseen(page) if restart else page
                     seen.add(fresh.records)
                     yield fresh
@@ -115,28 +129,35 @@ class CodatClient:
         raise CodatDataChangedError(f"the result set of {path} kept changing over {MAX_RESTARTS} restarts")
 
 
-def _ordered_pages(fetch: Callable[[int], Page], concurrency: int) -> Iterator[Page]:
-    """Fetch page 1, then the planned rest with a bounded window of futures, yielding in order."""
-    first = fetch(1)
+def _ordered_pages(
+    fetch: Callable[[int], bytes], decode: Callable[[int, bytes], Page], concurrency: int
+) -> Iterator[Page]:
+    """Fetch page 1, then the planned rest with a bounded window of futures, yielding in order.
+
+    Bodies are fetched on worker threads but decoded here, on the consuming thread, so the parsed
+    records of every page are allocated by one thread (one malloc arena): memory stays flat.
+    """
+    first = decode(1, fetch(1))
     yield first
     last = last_page(first)
     if last == 1 or not first.records:
         return
-    pending: deque[Future[Page]] = deque()
+    pending: deque[tuple[int, Future[bytes]]] = deque()
     numbers = iter(range(2, last + 1))
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="codat-page") as pool:
         try:
             for number in numbers:
-                pending.append(pool.submit(fetch, number))
+                pending.append((number, pool.submit(fetch, number)))
                 if len(pending) >= concurrency:
                     break
             while pending:
-                page = pending.popleft().result()
+                number, future = pending.popleft()
+                page = decode(number, future.result())
                 check_page(first, page)
                 next_number = next(numbers, None)
                 if next_number is not None:
-                    pending.append(pool.submit(fetch, next_number))
+                    pending.append((next_number, pool.submit(fetch, next_number)))
                 yield page
         finally:
-            for future in pending:
+            for _, future in pending:
                 future.cancel()

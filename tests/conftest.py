@@ -20,6 +20,8 @@ DAGS_FOLDER = Path(
 
 import pytest  # noqa: E402
 
+pytest_plugins = ["tests.commerce_fixtures"]
+
 # ``dag.test()`` runs DAGs found in the DAGs folder. A test's DAG is put there as a one-line file that
 # hands back the very object the test built, through this module.
 _TEST_DAGS = types.ModuleType("codat_test_dags")

@@ -1,0 +1,82 @@
+"""Fixtures shared by the payout sensor and trigger tests: a sandbox with a fresh connection per test."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from airflow_provider_codat.sandbox import CodatSandbox
+
+API_KEY = "sk-commerce-tests-Q7x2-SECRET"
+CONNECTIONS = 96
+FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 5, "max_attempts": 3}
+"""Connection extras that keep per-call retries short: three attempts, waits of at most 1 s."""
+
+
+@pytest.fixture(scope="package")
+def sandbox() -> Iterator[CodatSandbox]:
+    """One company with many commerce connections (one per test), 200 seeded transactions on each."""
+    with CodatSandbox(
+        companies=1, connections=CONNECTIONS, records=5, record_counts={"transactions": 200}, api_key=API_KEY
+    ) as sb:
+        yield sb
+
+
+@pytest.fixture(scope="package")
+def _fresh_connections(sandbox: CodatSandbox) -> Iterator[tuple[str, str]]:
+    return iter(sandbox.connections)
+
+
+@pytest.fixture
+def ids(_fresh_connections: Iterator[tuple[str, str]]) -> tuple[str, str]:
+    """``(company_id, connection_id)`` of a connection no other test has touched.
+
+    Only while no test turns on ``payout_interval_s`` here: it adds payouts to every connection
+    (a test that wants it starts a sandbox of its own).
+    """
+    return next(_fresh_connections)
+
+
+@pytest.fixture(autouse=True)
+def _reset_faults(request: pytest.FixtureRequest) -> Iterator[None]:
+    yield
+    if "sandbox" in request.fixturenames:
+        request.getfixturevalue("sandbox").reset_faults()
+
+
+def connection_json(sb: CodatSandbox, *, password: str | None = None, **extra: Any) -> str:
+    """``AIRFLOW_CONN_*`` JSON for the sandbox, with fast retries unless ``extra`` says otherwise."""
+    return json.dumps(
+        {
+            "conn_type": "codat",
+            "host": sb.url,
+            "password": sb.api_key if password is None else password,
+            "extra": {**FAST, **extra},
+        }
+    )
+
+
+@pytest.fixture
+def codat_env(sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """Point ``codat_default`` at the sandbox (fast retries); call it again to change password or extras."""
+
+    def point(*, password: str | None = None, **extra: Any) -> None:
+        monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", connection_json(sandbox, password=password, **extra))
+
+    point()
+    return point
+
+
+def requests_today(sb: CodatSandbox) -> int:
+    """The sandbox's count of authenticated API requests."""
+    return int(httpx.get(f"{sb.url}/_sandbox/state").json()["counters"]["requests_today"])
+
+
+def this_second() -> datetime:
+    """Now, cut to the whole second: the sandbox stamps arriving payouts in whole seconds."""
+    return datetime.now(UTC).replace(microsecond=0)

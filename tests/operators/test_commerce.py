@@ -433,3 +433,20 @@ def test_data_that_never_stops_changing_becomes_a_task_retry(codat_env: CodatSan
     with pytest.raises(AirflowException, match="kept changing") as caught:
         op.execute(CONTEXT)
     assert type(caught.value) is AirflowException
+
+
+def test_dag_files_import_neither_the_models_nor_pyarrow() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "import airflow_provider_codat.operators.commerce, airflow_provider_codat.operators.platform\n"
+        "import airflow_provider_codat.sensors.commerce, airflow_provider_codat.sensors.platform\n"
+        "heavy = [m for m in ('pyarrow', 'airflow_provider_codat.models') if m in sys.modules]\n"
+        "print(','.join(heavy))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip() == ""

@@ -24,7 +24,12 @@ typecheck: venv
 pytest: venv
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-test: lint typecheck pytest
+test: lint typecheck pytest docs
+
+SITE_DIR ?= site
+
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -d $(SITE_DIR)
 
 sandbox: venv
 	$(VENV)/bin/codat-sandbox --port 8765

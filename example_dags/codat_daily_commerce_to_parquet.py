@@ -22,8 +22,7 @@ from airflow_provider_codat.resources import listable_resources
 # ``task`` is the mapped task instance's own operator: its ``company_id`` and ``connection_id``
 # (rendered before ``output``) give every mapped task a folder of its own.
 OUTPUT = (
-    "{{ params.output_base }}/{{ ds }}/%s"
-    "/company={{ task.company_id }}/connection={{ task.connection_id }}"
+    "{{ params.output_base }}/{{ ds }}/%s/company={{ task.company_id }}/connection={{ task.connection_id }}"
 )
 
 

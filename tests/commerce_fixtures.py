@@ -1,4 +1,4 @@
-"""Fixtures shared by the payout sensor and trigger tests: a sandbox with a fresh connection per test."""
+"""Fixtures and helpers shared by the sensor, trigger and operator tests."""
 
 from __future__ import annotations
 
@@ -80,3 +80,29 @@ def requests_today(sb: CodatSandbox) -> int:
 def this_second() -> datetime:
     """Now, cut to the whole second: the sandbox stamps arriving payouts in whole seconds."""
     return datetime.now(UTC).replace(microsecond=0)
+
+
+def wait_quiet(sb: CodatSandbox, timeout: float = 10.0) -> None:
+    """Wait until no pull operation of the sandbox's first company runs (a test must not adopt another's)."""
+    import time
+
+    company = sb.company_ids[0]
+    deadline = time.monotonic() + timeout
+    with httpx.Client(base_url=sb.url, headers={"Authorization": sb.auth_header}) as client:
+        while time.monotonic() < deadline:
+            ops = client.get(f"/companies/{company}/data/history", params={"pageSize": 5000}).json()
+            if all("completed" in op for op in ops["results"]):
+                return
+            time.sleep(0.05)
+    raise AssertionError("pull operations still running")
+
+
+def queue(data_type: str, ids: tuple[str, str]) -> str:
+    """Queue a refresh of ``data_type`` on ``(company, connection)``; return the pull operation id."""
+    from airflow_provider_codat.hooks.commerce import CodatCommerceHook
+
+    hook = CodatCommerceHook()
+    try:
+        return str(hook.refresh_data_type(ids[0], data_type, ids[1])["id"])
+    finally:
+        hook.close()

@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException, TaskDeferred
 
@@ -19,6 +18,7 @@ from airflow_provider_codat.hooks.commerce import CodatCommerceHook
 from airflow_provider_codat.operators.platform import CodatRefreshDataOperator
 from airflow_provider_codat.sandbox import CodatSandbox
 from airflow_provider_codat.triggers.platform import CodatPullOperationTrigger
+from tests.commerce_fixtures import requests_today, wait_quiet
 
 FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10}
 UNKNOWN_COMPANY = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
@@ -42,23 +42,6 @@ def ids(sb: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str
     yield sb.connections[0]
     sb.reset_faults()
     wait_quiet(sb)
-
-
-def wait_quiet(sb: CodatSandbox, timeout: float = 10.0) -> None:
-    """Wait until no pull operation is running (a test must not adopt another's)."""
-    company = sb.company_ids[0]
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=sb.url, headers={"Authorization": sb.auth_header}) as client:
-        while time.monotonic() < deadline:
-            ops = client.get(f"/companies/{company}/data/history", params={"pageSize": 5000}).json()
-            if all("completed" in op for op in ops["results"]):
-                return
-            time.sleep(0.05)
-    raise AssertionError("pull operations still running")
-
-
-def requests_today(sb: CodatSandbox) -> int:
-    return int(httpx.get(f"{sb.url}/_sandbox/state").json()["counters"]["requests_today"])
 
 
 def refresh(ids: tuple[str, str], **kwargs: Any) -> CodatRefreshDataOperator:

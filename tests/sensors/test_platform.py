@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from airflow.sdk.exceptions import (
     AirflowException,
@@ -22,10 +21,10 @@ from airflow.sdk.exceptions import (
 
 from airflow_provider_codat.airflow_errors import CodatRetryPolicy
 from airflow_provider_codat.exceptions import CodatConfigError
-from airflow_provider_codat.hooks.commerce import CodatCommerceHook
 from airflow_provider_codat.sandbox import CodatSandbox
 from airflow_provider_codat.sensors.platform import CodatDataSyncSensor
 from airflow_provider_codat.triggers.platform import CodatDataSyncTrigger
+from tests.commerce_fixtures import queue, requests_today, wait_quiet
 
 FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10}
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
@@ -45,31 +44,6 @@ def ids(sb: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str
     yield sb.connections[0]
     sb.reset_faults()
     wait_quiet(sb)
-
-
-def wait_quiet(sb: CodatSandbox, timeout: float = 10.0) -> None:
-    """Wait until no pull operation is running."""
-    company = sb.company_ids[0]
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=sb.url, headers={"Authorization": sb.auth_header}) as client:
-        while time.monotonic() < deadline:
-            ops = client.get(f"/companies/{company}/data/history", params={"pageSize": 5000}).json()
-            if all("completed" in op for op in ops["results"]):
-                return
-            time.sleep(0.05)
-    raise AssertionError("pull operations still running")
-
-
-def requests_today(sb: CodatSandbox) -> int:
-    return int(httpx.get(f"{sb.url}/_sandbox/state").json()["counters"]["requests_today"])
-
-
-def queue(resource: str, ids: tuple[str, str]) -> str:
-    hook = CodatCommerceHook()
-    try:
-        return str(hook.refresh_data_type(ids[0], resource, ids[1])["id"])
-    finally:
-        hook.close()
 
 
 class FakeTI:

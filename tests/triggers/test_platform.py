@@ -9,10 +9,8 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 
-from airflow_provider_codat.hooks.commerce import CodatCommerceHook
 from airflow_provider_codat.sandbox import CodatSandbox
 from airflow_provider_codat.triggers.platform import (
     CodatDataSyncTrigger,
@@ -21,6 +19,7 @@ from airflow_provider_codat.triggers.platform import (
     pull_state,
     settled,
 )
+from tests.commerce_fixtures import queue, requests_today, wait_quiet
 
 FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10}
 
@@ -40,31 +39,6 @@ def ids(sb: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str
     yield sb.connections[0]
     sb.reset_faults()
     wait_quiet(sb)
-
-
-def wait_quiet(sb: CodatSandbox, timeout: float = 10.0) -> None:
-    """Wait until no pull operation of the sandbox is running (tests must not adopt each other's)."""
-    company = sb.company_ids[0]
-    deadline = time.monotonic() + timeout
-    with httpx.Client(base_url=sb.url, headers={"Authorization": sb.auth_header}) as client:
-        while time.monotonic() < deadline:
-            ops = client.get(f"/companies/{company}/data/history", params={"pageSize": 5000}).json()
-            if all("completed" in op for op in ops["results"]):
-                return
-            time.sleep(0.05)
-    raise AssertionError("pull operations still running")
-
-
-def requests_today(sb: CodatSandbox) -> int:
-    return int(httpx.get(f"{sb.url}/_sandbox/state").json()["counters"]["requests_today"])
-
-
-def queue(data_type: str, ids: tuple[str, str]) -> str:
-    hook = CodatCommerceHook()
-    try:
-        return str(hook.refresh_data_type(ids[0], data_type, ids[1])["id"])
-    finally:
-        hook.close()
 
 
 def run(trigger: Any) -> dict[str, Any]:

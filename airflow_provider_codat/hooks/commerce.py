@@ -8,6 +8,7 @@ The hook resolves its Airflow Connection once, on first use (never at constructi
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from functools import cached_property
@@ -84,6 +85,7 @@ class CodatCommerceHook(BaseHook):
         self._transport = transport
         self._async_transport = async_transport
         self._async_config: ClientConfig | None = None
+        self._async_client: tuple[asyncio.AbstractEventLoop, AsyncCodatClient] | None = None
 
     def __repr__(self) -> str:
         return f"CodatCommerceHook(codat_conn_id={self.codat_conn_id!r})"
@@ -125,9 +127,21 @@ class CodatCommerceHook(BaseHook):
         return self.client
 
     async def _aclient(self) -> AsyncCodatClient:
+        """The async client, built once per event loop and kept: a trigger polls over one pool."""
         from airflow_provider_codat.client import AsyncCodatClient
 
-        return AsyncCodatClient(await self.aconfig(), transport=self._async_transport)
+        loop = asyncio.get_running_loop()
+        if self._async_client is None or self._async_client[0] is not loop:
+            client = AsyncCodatClient(await self.aconfig(), transport=self._async_transport)
+            self._async_client = (loop, client)
+        return self._async_client[1]
+
+    async def aclose(self) -> None:
+        """Close the async client's connections (call it when a trigger finishes)."""
+        if self._async_client is not None:
+            _, client = self._async_client
+            self._async_client = None
+            await client.aclose()
 
     def close(self) -> None:
         """Close the synchronous client's connections."""
@@ -264,9 +278,9 @@ class CodatCommerceHook(BaseHook):
         row = _listable(resource)
         path = self._list_path(row, company_id, connection_id)
         _check_page_size(page_size)
-        async with await self._aclient() as client:
-            async for page in client.pages(path, query=query, order_by=order_by, page_size=page_size):
-                yield page
+        client = await self._aclient()
+        async for page in client.pages(path, query=query, order_by=order_by, page_size=page_size):
+            yield page
 
     async def alist(
         self,
@@ -303,8 +317,8 @@ class CodatCommerceHook(BaseHook):
         return result
 
     async def _aget(self, template: str, **params: str) -> Any:
-        async with await self._aclient() as client:
-            return await client.get(template, **params)
+        client = await self._aclient()
+        return await client.get(template, **params)
 
     # -- Platform -----------------------------------------------------------------------------
     def list_companies(self, *, page_size: int | None = None) -> Iterator[dict[str, Any]]:

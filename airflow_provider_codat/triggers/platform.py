@@ -205,6 +205,13 @@ class _CodatPollTrigger(BaseTrigger):
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until done, then yield one event (``done``, ``timeout`` or ``error``)."""
         hook = CodatCommerceHook(self.codat_conn_id)
+        try:
+            async for event in self._poll(hook):
+                yield event
+        finally:
+            await hook.aclose()
+
+    async def _poll(self, hook: CodatCommerceHook) -> AsyncIterator[TriggerEvent]:
         errors = 0
         while True:
             try:

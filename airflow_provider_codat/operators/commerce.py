@@ -11,18 +11,20 @@ Failures map onto Airflow as :mod:`airflow_provider_codat.airflow_errors` docume
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import conf
-from airflow.sdk import BaseOperator
 
-from airflow_provider_codat.airflow_errors import CodatRetryPolicy, check_not_synced_action, to_airflow
+from airflow_provider_codat.operators._base import (
+    CodatOperatorBase,
+    check_uuid_at_parse,
+    context_moment,
+    is_templated,
+    json_native,
+)
 from airflow_provider_codat.operators._window import Window, combine_queries, parse_moment, resolve_window
 from airflow_provider_codat.output import FORMATS
 from airflow_provider_codat.resources import Resource, get_resource, listable_resources
@@ -31,7 +33,6 @@ if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
     from airflow_provider_codat.client import Page
-    from airflow_provider_codat.hooks.commerce import CodatCommerceHook
 
 __all__ = [
     "CodatGetCompanyInfoOperator",
@@ -46,83 +47,7 @@ DEFAULT_XCOM_MAX_BYTES = 1_048_576
 _MAX_PAGE_SIZE = 5000
 
 
-def _templated(value: object) -> bool:
-    return isinstance(value, str) and "{{" in value
-
-
-def _check_uuid_at_parse(value: object, name: str) -> None:
-    """Refuse a malformed id now, unless a template will fill it in at run time."""
-    import uuid
-
-    if _templated(value):
-        return
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        raise ValueError(f"{name}: expected a UUID, got {value!r}") from None
-
-
-def _json_native(value: Any) -> Any:
-    """Turn exact Decimals into JSON numbers, recursively."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: _json_native(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_native(v) for v in value]
-    return value
-
-
-def _moment(context: Context, key: str) -> datetime | None:
-    """A datetime from the context; Airflow hands some out as lazy proxies that may wrap None."""
-    value = context.get(key)
-    return value if isinstance(value, datetime) else None
-
-
-def _default_retries(kwargs: dict[str, Any]) -> None:
-    """Operator defaults: 3 task retries with exponential backoff, timed by Codat's Retry-After."""
-    kwargs.setdefault("retries", 3)
-    kwargs.setdefault("retry_delay", timedelta(minutes=1))
-    kwargs.setdefault("retry_exponential_backoff", 2.0)
-    kwargs.setdefault("retry_policy", CodatRetryPolicy())
-
-
-class _CodatOperator(BaseOperator):
-    """What every Codat operator shares: the connection, the hook, defaults and error mapping."""
-
-    def __init__(
-        self, *, codat_conn_id: str = "codat_default", on_not_synced: str = "retry", **kwargs: Any
-    ) -> None:
-        _default_retries(kwargs)
-        super().__init__(**kwargs)
-        self.codat_conn_id = codat_conn_id
-        self.on_not_synced = check_not_synced_action(on_not_synced)
-
-    @cached_property
-    def hook(self) -> CodatCommerceHook:
-        """The hook, built once per task instance."""
-        from airflow_provider_codat.hooks.commerce import CodatCommerceHook
-
-        return CodatCommerceHook(codat_conn_id=self.codat_conn_id)
-
-    @contextlib.contextmanager
-    def codat_errors(self) -> Iterator[None]:
-        """Turn provider errors raised inside into the Airflow exceptions that do the right thing."""
-        from airflow_provider_codat.exceptions import CodatConfigError, CodatError
-
-        try:
-            yield
-        except CodatError as exc:
-            max_wait = 60.0 if isinstance(exc, CodatConfigError) else self.hook.config.retry.max_wait
-            error = to_airflow(exc, on_not_synced=self.on_not_synced, max_wait=max_wait)
-            self.on_mapped_error(error)
-            raise error from None
-
-    def on_mapped_error(self, error: Exception) -> None:
-        """Called with the Airflow exception about to be raised; may defer instead."""
-
-
-class CodatListOperator(_CodatOperator):
+class CodatListOperator(CodatOperatorBase):
     """Pull every record of a Commerce resource, incrementally by default, into XCom or files.
 
     :param resource: A listable registry name (``orders``, ``transactions``, ...); set by the
@@ -205,9 +130,9 @@ class CodatListOperator(_CodatOperator):
         """Declare Assets now where nothing is templated (templated values are known only at run time)."""
         from airflow.sdk import Asset
 
-        if not (_templated(self.company_id) or _templated(self.connection_id)):
+        if not (is_templated(self.company_id) or is_templated(self.connection_id)):
             self.inlets = [*self.inlets, Asset(self.source_uri())]
-        if isinstance(self.output_path, str) and not _templated(self.output_path):
+        if isinstance(self.output_path, str) and not is_templated(self.output_path):
             self.outlets = [*self.outlets, Asset(self.output_path)]
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
@@ -240,8 +165,8 @@ class CodatListOperator(_CodatOperator):
         return row.name
 
     def _check_arguments(self) -> None:
-        _check_uuid_at_parse(self.company_id, "company_id")
-        _check_uuid_at_parse(self.connection_id, "connection_id")
+        check_uuid_at_parse(self.company_id, "company_id")
+        check_uuid_at_parse(self.connection_id, "connection_id")
         if self.format not in FORMATS:
             raise ValueError(f"format: expected one of {', '.join(FORMATS)}, got {self.format!r}")
         if self.page_size is not None and not (
@@ -264,7 +189,7 @@ class CodatListOperator(_CodatOperator):
         if self.full_refresh and any(b is not None for b in bounds):
             raise ValueError("full_refresh: cannot be combined with modified_since or modified_until")
         for name, value in zip(("modified_since", "modified_until"), bounds, strict=True):
-            if not _templated(value):
+            if not is_templated(value):
                 parse_moment(value, name)
 
     # -- running --------------------------------------------------------------------------------
@@ -275,9 +200,9 @@ class CodatListOperator(_CodatOperator):
             modified_since=parse_moment(self.modified_since, "modified_since"),
             modified_until=parse_moment(self.modified_until, "modified_until"),
             overlap=self.overlap,
-            interval_start=_moment(context, "data_interval_start"),
-            interval_end=_moment(context, "data_interval_end"),
-            previous_end=_moment(context, "prev_data_interval_end_success"),
+            interval_start=context_moment(context, "data_interval_start"),
+            interval_end=context_moment(context, "data_interval_end"),
+            previous_end=context_moment(context, "prev_data_interval_end_success"),
             now=datetime.now(UTC),
         )
 
@@ -362,7 +287,7 @@ globals().update({cls.__name__: cls for cls in LIST_OPERATORS.values()})
 __all__ += [cls.__name__ for cls in LIST_OPERATORS.values()]
 
 
-class CodatGetRecordOperator(_CodatOperator):
+class CodatGetRecordOperator(CodatOperatorBase):
     """Fetch one record of a Commerce resource by id, into XCom as a JSON-native dict.
 
     :param resource: A listable registry name.
@@ -382,8 +307,8 @@ class CodatGetRecordOperator(_CodatOperator):
             raise ValueError(f"resource: {resource!r} has no records by id; use CodatGetCompanyInfoOperator")
         if not record_id:
             raise ValueError("record_id: must not be empty")
-        _check_uuid_at_parse(company_id, "company_id")
-        _check_uuid_at_parse(connection_id, "connection_id")
+        check_uuid_at_parse(company_id, "company_id")
+        check_uuid_at_parse(connection_id, "connection_id")
         self.resource, self.company_id, self.connection_id, self.record_id = (
             row.name,
             company_id,
@@ -394,12 +319,12 @@ class CodatGetRecordOperator(_CodatOperator):
     def execute(self, context: Context) -> Any:
         """Fetch the record."""
         with self.codat_errors():
-            return _json_native(
+            return json_native(
                 self.hook.get(self.resource, self.company_id, self.connection_id, self.record_id)
             )
 
 
-class CodatGetCompanyInfoOperator(_CodatOperator):
+class CodatGetCompanyInfoOperator(CodatOperatorBase):
     """Fetch a connection's company info into XCom as a JSON-native dict.
 
     :param company_id: The company's UUID. (templated)
@@ -410,14 +335,14 @@ class CodatGetCompanyInfoOperator(_CodatOperator):
 
     def __init__(self, *, company_id: str, connection_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        _check_uuid_at_parse(company_id, "company_id")
-        _check_uuid_at_parse(connection_id, "connection_id")
+        check_uuid_at_parse(company_id, "company_id")
+        check_uuid_at_parse(connection_id, "connection_id")
         self.company_id, self.connection_id = company_id, connection_id
 
     def execute(self, context: Context) -> Any:
         """Fetch the company info."""
         with self.codat_errors():
-            return _json_native(self.hook.get_company_info(self.company_id, self.connection_id))
+            return json_native(self.hook.get_company_info(self.company_id, self.connection_id))
 
 
 def list_commerce_connections(
@@ -445,7 +370,7 @@ def list_commerce_connections(
     ]
 
 
-class CodatListConnectionsOperator(_CodatOperator):
+class CodatListConnectionsOperator(CodatOperatorBase):
     """Push the commerce connections to fan out over (see :func:`list_commerce_connections`).
 
     :param statuses: Connection statuses to keep (default Linked only).

@@ -1,0 +1,96 @@
+"""What every Codat operator shares: argument checks, the hook, retry defaults and error mapping."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from decimal import Decimal
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from airflow.sdk import BaseOperator
+
+from airflow_provider_codat.airflow_errors import CodatRetryPolicy, check_not_synced_action, to_airflow
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context
+
+    from airflow_provider_codat.hooks.commerce import CodatCommerceHook
+
+__all__ = ["CodatOperatorBase", "check_uuid_at_parse", "context_moment", "is_templated", "json_native"]
+
+
+def is_templated(value: object) -> bool:
+    return isinstance(value, str) and "{{" in value
+
+
+def check_uuid_at_parse(value: object, name: str) -> None:
+    """Refuse a malformed id now, unless a template will fill it in at run time."""
+    if is_templated(value):
+        return
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        raise ValueError(f"{name}: expected a UUID, got {value!r}") from None
+
+
+def json_native(value: Any) -> Any:
+    """Turn exact Decimals into JSON numbers, recursively."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: json_native(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_native(v) for v in value]
+    return value
+
+
+def context_moment(context: Context, key: str) -> datetime | None:
+    """A datetime from the context; Airflow hands some out as lazy proxies that may wrap None."""
+    value = context.get(key)
+    return value if isinstance(value, datetime) else None
+
+
+def _default_retries(kwargs: dict[str, Any]) -> None:
+    """Operator defaults: 3 task retries with exponential backoff, timed by Codat's Retry-After."""
+    kwargs.setdefault("retries", 3)
+    kwargs.setdefault("retry_delay", timedelta(minutes=1))
+    kwargs.setdefault("retry_exponential_backoff", 2.0)
+    kwargs.setdefault("retry_policy", CodatRetryPolicy())
+
+
+class CodatOperatorBase(BaseOperator):
+    """What every Codat operator shares: the connection, the hook, defaults and error mapping."""
+
+    def __init__(
+        self, *, codat_conn_id: str = "codat_default", on_not_synced: str = "retry", **kwargs: Any
+    ) -> None:
+        _default_retries(kwargs)
+        super().__init__(**kwargs)
+        self.codat_conn_id = codat_conn_id
+        self.on_not_synced = check_not_synced_action(on_not_synced)
+
+    @cached_property
+    def hook(self) -> CodatCommerceHook:
+        """The hook, built once per task instance."""
+        from airflow_provider_codat.hooks.commerce import CodatCommerceHook
+
+        return CodatCommerceHook(codat_conn_id=self.codat_conn_id)
+
+    @contextlib.contextmanager
+    def codat_errors(self) -> Iterator[None]:
+        """Turn provider errors raised inside into the Airflow exceptions that do the right thing."""
+        from airflow_provider_codat.exceptions import CodatConfigError, CodatError
+
+        try:
+            yield
+        except CodatError as exc:
+            max_wait = 60.0 if isinstance(exc, CodatConfigError) else self.hook.config.retry.max_wait
+            error = to_airflow(exc, on_not_synced=self.on_not_synced, max_wait=max_wait)
+            self.on_mapped_error(error)
+            raise error from None
+
+    def on_mapped_error(self, error: Exception) -> None:
+        """Called with the Airflow exception about to be raised; may defer instead."""

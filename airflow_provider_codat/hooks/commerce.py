@@ -136,6 +136,12 @@ class CodatCommerceHook(BaseHook):
             self._async_client = (loop, client)
         return self._async_client[1]
 
+    async def __aenter__(self) -> CodatCommerceHook:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
     async def aclose(self) -> None:
         """Close the async client's connections (call it when a trigger finishes)."""
         if self._async_client is not None:

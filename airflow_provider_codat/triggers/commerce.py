@@ -174,12 +174,9 @@ class CodatPayoutTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until an outcome; every round that does not end awaits its wait first."""
-        hook = CodatCommerceHook(self.codat_conn_id)
-        try:
+        async with CodatCommerceHook(self.codat_conn_id) as hook:
             async for event in self._poll(hook):
                 yield event
-        finally:
-            await hook.aclose()
 
     async def _poll(self, hook: CodatCommerceHook) -> AsyncIterator[TriggerEvent]:
         streak = _Streak()

@@ -204,12 +204,9 @@ class _CodatPollTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until done, then yield one event (``done``, ``timeout`` or ``error``)."""
-        hook = CodatCommerceHook(self.codat_conn_id)
-        try:
+        async with CodatCommerceHook(self.codat_conn_id) as hook:
             async for event in self._poll(hook):
                 yield event
-        finally:
-            await hook.aclose()
 
     async def _poll(self, hook: CodatCommerceHook) -> AsyncIterator[TriggerEvent]:
         errors = 0

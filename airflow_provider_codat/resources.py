@@ -18,7 +18,6 @@ __all__ = [
     "Resource",
     "get_resource",
     "listable_resources",
-    "resource_for_data_type",
 ]
 
 COMMERCE_PATH_PREFIX = "/companies/{companyId}/connections/{connectionId}/data"
@@ -197,14 +196,6 @@ def get_resource(name: str) -> Resource:
         valid = ", ".join(sorted(_BY_NAME))
         raise ValueError(f"resource: unknown Codat Commerce resource {name!r}; expected one of {valid}")
     return found
-
-
-def resource_for_data_type(data_type: str) -> Resource:
-    """Return the row whose Codat data-type key is ``data_type``.
-
-    :raises ValueError: If no resource has that data type.
-    """
-    return get_resource(data_type)
 
 
 def listable_resources() -> Iterator[Resource]:

@@ -12,7 +12,7 @@ import zlib
 from collections.abc import Sequence
 from typing import TypeVar
 
-__all__ = ["chance", "mix", "pick", "scramble", "stable_hash", "uniform", "uuid_for"]
+__all__ = ["chance", "mix", "pick", "scramble", "stable_hash", "uuid_for"]
 
 _MASK = (1 << 64) - 1
 _T = TypeVar("_T")
@@ -37,11 +37,6 @@ def scramble(h: int) -> int:
     """One cheap mixing round: spread any integer's bits over 64 (for derived, not seed, values)."""
     h = ((h ^ (h >> 31)) * 0xBF58476D1CE4E5B9) & _MASK
     return h ^ (h >> 29)
-
-
-def uniform(h: int, low: float, high: float) -> float:
-    """Map any integer ``h`` (scrambled first) to a float in ``[low, high)``."""
-    return low + (scramble(h) >> 11) * (1.0 / (1 << 53)) * (high - low)
 
 
 def chance(h: int, probability: float) -> bool:

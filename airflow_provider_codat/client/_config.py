@@ -26,6 +26,10 @@ MAX_CONCURRENCY = 10
 class RetryPolicy(BaseModel):
     """Per-call retries of idempotent requests: exponential backoff with jitter, honouring Retry-After.
 
+    The defaults are Codat's own backoff (0.5 s growing by x1.5, at most 60 s a wait) over 16
+    attempts: each backoff wait is at least half its ceiling, so one call rides out at least
+    150 s (at most about 310 s) of 5xx answers, dropped connections or timeouts before it fails.
+
     :param max_attempts: Attempts per call, the first included.
     :param initial_wait: Seconds before the first retry; later waits grow by ``multiplier``.
     :param multiplier: Growth of the wait between retries.
@@ -36,7 +40,7 @@ class RetryPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    max_attempts: Annotated[int, Field(ge=1, le=100)] = 6
+    max_attempts: Annotated[int, Field(ge=1, le=100)] = 16
     initial_wait: Annotated[float, Field(ge=0, le=3600)] = 0.5
     multiplier: Annotated[float, Field(ge=1, le=10)] = 1.5
     max_wait: Annotated[float, Field(ge=0, le=3600)] = 60.0

@@ -2,8 +2,9 @@
 
 Retried: errors whose class is ``retryable`` (408, 429, 5xx, transport failures and malformed
 bodies). The wait is Codat's ``Retry-After`` when it sent one, else exponential backoff with
-full jitter. A wait longer than ``max_wait``, or past the ``max_total`` budget, is not slept:
-the error is raised at once, carrying ``retry_at`` for the caller (an operator defers or
+"equal" jitter (between half the ceiling and the ceiling), so the time a policy rides out is
+bounded below as well as above. A wait longer than ``max_wait``, or past the ``max_total``
+budget, is not slept: the error is raised at once, carrying ``retry_at`` for the caller (an operator defers or
 reschedules instead of holding a worker slot).
 """
 
@@ -42,7 +43,7 @@ def wait_before_retry(
         wait = max(0.0, (retry_at - now).total_seconds())
         return wait if wait <= policy.max_wait else None
     ceiling = min(policy.max_wait, policy.initial_wait * policy.multiplier ** (attempt - 1))
-    return random.uniform(min(policy.initial_wait / 2, ceiling), ceiling)
+    return random.uniform(ceiling / 2, ceiling)
 
 
 def _kwargs(policy: RetryPolicy, idempotent: bool) -> dict[str, Any]:

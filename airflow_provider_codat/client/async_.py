@@ -5,24 +5,17 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from contextlib import aclosing
 from typing import Any
 
 import httpx
 
 from airflow_provider_codat.client._config import ClientConfig
 from airflow_provider_codat.client._decode import Page, decode_json, decode_page
-from airflow_provider_codat.client._paging import (
-    ResultSetChanged,
-    SeenIds,
-    check_page,
-    last_page,
-    list_params,
-)
+from airflow_provider_codat.client._paging import ListPull, ResultSetChanged, last_page, list_params
 from airflow_provider_codat.client._request import build_path, check_response, client_options, transport_error
 from airflow_provider_codat.client._retry import async_retrying
-from airflow_provider_codat.client.sync import MAX_RESTARTS
-from airflow_provider_codat.exceptions import CodatDataChangedError
 
 __all__ = ["AsyncCodatClient"]
 
@@ -92,24 +85,25 @@ class AsyncCodatClient:
     ) -> AsyncIterator[Page]:
         """Yield every page of a list in order; see :meth:`CodatClient.pages`."""
         size = page_size or self.config.page_size
-        seen = SeenIds()
 
         def fetch(number: int) -> Awaitable[Page]:
             return self.page(path, number, size, query, order_by)
 
-        for restart in range(MAX_RESTARTS + 1):
+        pull = ListPull(path)
+        while True:
             try:
-                async for page in _ordered_pages(fetch, self.config.max_concurrency):
-                    fresh = seen.unseen(page) if restart else page
-                    seen.add(fresh.records)
-                    yield fresh
+                async with aclosing(_ordered_pages(fetch, self.config.max_concurrency)) as pages:
+                    async for page in pages:
+                        fresh, change = pull.take(page)
+                        yield fresh
+                        if change:
+                            raise ResultSetChanged(change)
                 return
             except ResultSetChanged as change:
-                log.warning("Codat list %s changed while paging (%s); paging again from page 1", path, change)
-        raise CodatDataChangedError(f"the result set of {path} kept changing over {MAX_RESTARTS} restarts")
+                pull.restart(change)
 
 
-async def _ordered_pages(fetch: Callable[[int], Awaitable[Page]], concurrency: int) -> AsyncIterator[Page]:
+async def _ordered_pages(fetch: Callable[[int], Awaitable[Page]], concurrency: int) -> AsyncGenerator[Page]:
     first = await fetch(1)
     yield first
     last = last_page(first)
@@ -124,7 +118,6 @@ async def _ordered_pages(fetch: Callable[[int], Awaitable[Page]], concurrency: i
                 break
         while pending:
             page = await pending.popleft()
-            check_page(first, page)
             next_number = next(numbers, None)
             if next_number is not None:
                 pending.append(asyncio.ensure_future(fetch(next_number)))

@@ -4,29 +4,23 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import closing
 from typing import Any
 
 import httpx
 
 from airflow_provider_codat.client._config import ClientConfig
 from airflow_provider_codat.client._decode import Page, decode_json, decode_page
-from airflow_provider_codat.client._paging import (
-    ResultSetChanged,
-    SeenIds,
-    check_page,
-    last_page,
-    list_params,
-)
+from airflow_provider_codat.client._paging import ListPull, ResultSetChanged, last_page, list_params
 from airflow_provider_codat.client._request import build_path, check_response, client_options, transport_error
 from airflow_provider_codat.client._retry import retrying
-from airflow_provider_codat.exceptions import CodatDataChangedError, CodatDecodeError
+from airflow_provider_codat.exceptions import CodatDecodeError
 
-__all__ = ["MAX_RESTARTS", "CodatClient"]
+__all__ = ["CodatClient"]
 
 log = logging.getLogger("airflow_provider_codat.client")
-MAX_RESTARTS = 3
 
 
 class CodatClient:
@@ -101,12 +95,12 @@ class CodatClient:
     ) -> Iterator[Page]:
         """Yield every page of a list in order, fetching up to ``max_concurrency`` at once.
 
-        If the result set changes while it is paged, paging starts again from page 1, skipping
-        records already yielded; after :data:`MAX_RESTARTS` such restarts it raises
-        :class:`~airflow_provider_codat.exceptions.CodatDataChangedError`.
+        Exact while the list changes under it (see :mod:`~airflow_provider_codat.client._paging`):
+        a page that shows a change sends paging back to page 1, skipping the records already
+        yielded, and after :data:`~airflow_provider_codat.client._paging.MAX_RESTARTS` restarts
+        it raises :class:`~airflow_provider_codat.exceptions.CodatDataChangedError`.
         """
         size = page_size or self.config.page_size
-        seen = SeenIds()
 
         def fetch(number: int) -> bytes:
             return self._page_body(path, number, size, query, order_by)
@@ -117,21 +111,23 @@ class CodatClient:
             except CodatDecodeError:  # a malformed body: fetch it again, with the full retry policy
                 return self.page(path, number, size, query, order_by)
 
-        for restart in range(MAX_RESTARTS + 1):
+        pull = ListPull(path)
+        while True:
             try:
-                for page in _ordered_pages(fetch, decode, self.config.max_concurrency):
-                    fresh = seen.unseen(page) if restart else page
-                    seen.add(fresh.records)
-                    yield fresh
+                with closing(_ordered_pages(fetch, decode, self.config.max_concurrency)) as pages:
+                    for page in pages:
+                        fresh, change = pull.take(page)
+                        yield fresh
+                        if change:
+                            raise ResultSetChanged(change)
                 return
             except ResultSetChanged as change:
-                log.warning("Codat list %s changed while paging (%s); paging again from page 1", path, change)
-        raise CodatDataChangedError(f"the result set of {path} kept changing over {MAX_RESTARTS} restarts")
+                pull.restart(change)
 
 
 def _ordered_pages(
     fetch: Callable[[int], bytes], decode: Callable[[int, bytes], Page], concurrency: int
-) -> Iterator[Page]:
+) -> Generator[Page]:
     """Fetch page 1, then the planned rest with a bounded window of futures, yielding in order.
 
     Bodies are fetched on worker threads but decoded here, on the consuming thread, so the parsed
@@ -153,7 +149,6 @@ def _ordered_pages(
             while pending:
                 number, future = pending.popleft()
                 page = decode(number, future.result())
-                check_page(first, page)
                 next_number = next(numbers, None)
                 if next_number is not None:
                     pending.append((next_number, pool.submit(fetch, next_number)))

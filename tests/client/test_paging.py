@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from airflow_provider_codat.client import AsyncCodatClient, ClientConfig, CodatClient, Page, RetryPolicy
-from airflow_provider_codat.client.sync import MAX_RESTARTS
+from airflow_provider_codat.client._paging import MAX_RESTARTS
 from airflow_provider_codat.exceptions import CodatDataChangedError, CodatError, CodatRateLimitError
 from airflow_provider_codat.resources import listable_resources
 from airflow_provider_codat.sandbox import CodatSandbox

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -205,3 +206,39 @@ def test_a_retry_after_past_the_budget_is_not_slept(sandbox: CodatSandbox) -> No
             client.request("GET", "/companies")
     assert time.monotonic() - started < 0.5 and len(wire.requests) == 1
     assert caught.value.retry_at is not None
+
+
+# --- the defaults ride out an outage -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "error",
+    [_api(CodatServerError, 503), CodatTransportError("dropped"), _api(CodatRequestTimeoutError, 408)],
+    ids=["503", "dropped", "408"],
+)
+def test_the_default_policy_rides_out_two_minutes_within_its_budget(error: Exception) -> None:
+    policy = RetryPolicy()
+    totals = []
+    for _ in range(200):
+        waits = [wait_before_retry(policy, attempt, error, NOW) for attempt in range(1, policy.max_attempts)]
+        assert all(w is not None for w in waits)
+        totals.append(sum(w for w in waits if w is not None))
+    assert min(totals) >= 120, "a shorter outage than two minutes could fail the call"
+    assert max(totals) <= policy.max_total
+
+
+def test_the_default_policy_waits_out_seven_seconds_of_503s(sandbox: CodatSandbox) -> None:
+    """The old defaults (6 attempts) gave up within 6.6 s at most; one call now lives through it."""
+    sandbox.set_faults(server_error={"every": 1}, server_error_status=503)
+    outage = threading.Timer(7.0, sandbox.reset_faults)
+    outage.start()
+    wire = WatchingTransport()
+    try:
+        with CodatClient(config_for(sandbox, retry=RetryPolicy()), transport=wire) as client:
+            started = time.monotonic()
+            body = client.request("GET", "/companies", {"page": 1, "pageSize": 1})
+            elapsed = time.monotonic() - started
+    finally:
+        outage.cancel()
+    assert body["totalResults"] >= 1
+    assert elapsed >= 7 and 7 <= len(wire.requests) <= 11

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import random
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -41,12 +42,16 @@ def wait_before_retry(
     retry_at = error.retry_at if isinstance(error, CodatApiError) else None
     if retry_at is not None:
         wait = max(0.0, (retry_at - now).total_seconds())
-        return wait if wait <= policy.max_wait else None
+        if wait > policy.max_wait:
+            return None
+        # Never earlier than asked, but spread out: callers told to come back at the same moment
+        # (every pull refused for the company's concurrency at once) would collide again.
+        return wait + random.uniform(0, min(1.0, wait))
     ceiling = min(policy.max_wait, policy.initial_wait * policy.multiplier ** (attempt - 1))
     return random.uniform(ceiling / 2, ceiling)
 
 
-def _kwargs(policy: RetryPolicy, idempotent: bool) -> dict[str, Any]:
+def _kwargs(policy: RetryPolicy, idempotent: bool, on_throttle: Callable[[], None] | None) -> dict[str, Any]:
     started = time.monotonic()
     planned = [0.0]  # the wait chosen by should_retry, read back by wait
 
@@ -70,6 +75,8 @@ def _kwargs(policy: RetryPolicy, idempotent: bool) -> dict[str, Any]:
 
     def before_sleep(state: RetryCallState) -> None:
         error = state.outcome.exception() if state.outcome else None
+        if on_throttle is not None and isinstance(error, CodatRateLimitError):
+            on_throttle()
         log.warning("Codat call failed (%s); retry %d in %.1f s", error, state.attempt_number, wait(state))
 
     return {
@@ -81,11 +88,18 @@ def _kwargs(policy: RetryPolicy, idempotent: bool) -> dict[str, Any]:
     }
 
 
-def retrying(policy: RetryPolicy, *, idempotent: bool = True) -> Retrying:
-    """A fresh synchronous ``Retrying`` for one call."""
-    return Retrying(**_kwargs(policy, idempotent))
+def retrying(
+    policy: RetryPolicy, *, idempotent: bool = True, on_throttle: Callable[[], None] | None = None
+) -> Retrying:
+    """A fresh synchronous ``Retrying`` for one call.
+
+    :param on_throttle: Called before sleeping on a 429 that is waited out.
+    """
+    return Retrying(**_kwargs(policy, idempotent, on_throttle))
 
 
-def async_retrying(policy: RetryPolicy, *, idempotent: bool = True) -> AsyncRetrying:
+def async_retrying(
+    policy: RetryPolicy, *, idempotent: bool = True, on_throttle: Callable[[], None] | None = None
+) -> AsyncRetrying:
     """A fresh ``AsyncRetrying`` for one call; its sleeps do not block the event loop."""
-    return AsyncRetrying(**_kwargs(policy, idempotent))
+    return AsyncRetrying(**_kwargs(policy, idempotent, on_throttle))

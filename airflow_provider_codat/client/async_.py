@@ -16,6 +16,7 @@ from airflow_provider_codat.client._decode import Page, decode_json, decode_page
 from airflow_provider_codat.client._paging import ListPull, ResultSetChanged, last_page, list_params
 from airflow_provider_codat.client._request import build_path, check_response, client_options, transport_error
 from airflow_provider_codat.client._retry import async_retrying
+from airflow_provider_codat.client._throttle import AsyncInFlightLimit
 
 __all__ = ["AsyncCodatClient"]
 
@@ -66,12 +67,24 @@ class AsyncCodatClient:
         """GET one object at a path template such as ``/companies/{companyId}``."""
         return await self.request("GET", build_path(template, **path_params))
 
-    async def page(self, path: str, number: int, size: int, query: str | None, order_by: str | None) -> Page:
-        """Fetch page ``number`` of a list, with retries."""
+    async def page(
+        self,
+        path: str,
+        number: int,
+        size: int,
+        query: str | None,
+        order_by: str | None,
+        *,
+        limit: AsyncInFlightLimit | None = None,
+    ) -> Page:
+        """Fetch page ``number`` of a list, with retries, inside one of ``limit``'s slots."""
         params = list_params(number, size, query, order_by)
-        async for attempt in async_retrying(self.config.retry):
+        limit = limit or AsyncInFlightLimit(1)
+        async for attempt in async_retrying(self.config.retry, on_throttle=limit.throttled):
             with attempt:
-                content = (await self._send("GET", path, params)).content
+                async with limit.slot():
+                    content = (await self._send("GET", path, params)).content
+                limit.succeeded()
                 return decode_page(content, number=number, size=size, where=f" (GET {path} page {number})")
         raise AssertionError("unreachable")  # pragma: no cover
 
@@ -85,14 +98,15 @@ class AsyncCodatClient:
     ) -> AsyncIterator[Page]:
         """Yield every page of a list in order; see :meth:`CodatClient.pages`."""
         size = page_size or self.config.page_size
+        limit = AsyncInFlightLimit(self.config.max_concurrency)
 
         def fetch(number: int) -> Awaitable[Page]:
-            return self.page(path, number, size, query, order_by)
+            return self.page(path, number, size, query, order_by, limit=limit)
 
         pull = ListPull(path)
         while True:
             try:
-                async with aclosing(_ordered_pages(fetch, self.config.max_concurrency)) as pages:
+                async with aclosing(_ordered_pages(fetch, limit)) as pages:
                     async for page in pages:
                         fresh, change = pull.take(page)
                         yield fresh
@@ -103,7 +117,13 @@ class AsyncCodatClient:
                 pull.restart(change)
 
 
-async def _ordered_pages(fetch: Callable[[int], Awaitable[Page]], concurrency: int) -> AsyncGenerator[Page]:
+async def _ordered_pages(
+    fetch: Callable[[int], Awaitable[Page]], limit: AsyncInFlightLimit
+) -> AsyncGenerator[Page]:
+    """Fetch page 1, then the planned rest with up to ``limit.maximum`` tasks, yielding in order.
+
+    The tasks take ``limit``'s slots for their requests, so at most ``limit.size`` are on the wire.
+    """
     first = await fetch(1)
     yield first
     last = last_page(first)
@@ -111,16 +131,19 @@ async def _ordered_pages(fetch: Callable[[int], Awaitable[Page]], concurrency: i
         return
     pending: deque[asyncio.Task[Page]] = deque()
     numbers = iter(range(2, last + 1))
+    upcoming = next(numbers, None)
+
+    def top_up() -> None:
+        nonlocal upcoming
+        while upcoming is not None and len(pending) < limit.maximum:
+            pending.append(asyncio.ensure_future(fetch(upcoming)))
+            upcoming = next(numbers, None)
+
     try:
-        for number in numbers:
-            pending.append(asyncio.ensure_future(fetch(number)))
-            if len(pending) >= concurrency:
-                break
+        top_up()
         while pending:
             page = await pending.popleft()
-            next_number = next(numbers, None)
-            if next_number is not None:
-                pending.append(asyncio.ensure_future(fetch(next_number)))
+            top_up()
             yield page
     finally:
         for task in pending:

@@ -16,6 +16,7 @@ from airflow_provider_codat.client._decode import Page, decode_json, decode_page
 from airflow_provider_codat.client._paging import ListPull, ResultSetChanged, last_page, list_params
 from airflow_provider_codat.client._request import build_path, check_response, client_options, transport_error
 from airflow_provider_codat.client._retry import retrying
+from airflow_provider_codat.client._throttle import InFlightLimit
 from airflow_provider_codat.exceptions import CodatDecodeError
 
 __all__ = ["CodatClient"]
@@ -76,12 +77,14 @@ class CodatClient:
                 return decode_page(content, number=number, size=size, where=f" (GET {path} page {number})")
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _page_body(self, path: str, number: int, size: int, query: str | None, order_by: str | None) -> bytes:
-        """Fetch page ``number``'s body with retries of the exchange, leaving decoding to the caller."""
-        params = list_params(number, size, query, order_by)
-        for attempt in retrying(self.config.retry):
+    def _page_body(self, path: str, params: dict[str, Any], limit: InFlightLimit) -> bytes:
+        """Fetch one page's body with retries of the exchange, leaving decoding to the caller."""
+        for attempt in retrying(self.config.retry, on_throttle=limit.throttled):
             with attempt:
-                return self._send("GET", path, params).content
+                with limit.slot():
+                    content = self._send("GET", path, params).content
+                limit.succeeded()
+                return content
         raise AssertionError("unreachable")  # pragma: no cover
 
     # -- lists --------------------------------------------------------------------------------
@@ -101,9 +104,10 @@ class CodatClient:
         it raises :class:`~airflow_provider_codat.exceptions.CodatDataChangedError`.
         """
         size = page_size or self.config.page_size
+        limit = InFlightLimit(self.config.max_concurrency)
 
         def fetch(number: int) -> bytes:
-            return self._page_body(path, number, size, query, order_by)
+            return self._page_body(path, list_params(number, size, query, order_by), limit)
 
         def decode(number: int, body: bytes) -> Page:
             try:
@@ -114,7 +118,7 @@ class CodatClient:
         pull = ListPull(path)
         while True:
             try:
-                with closing(_ordered_pages(fetch, decode, self.config.max_concurrency)) as pages:
+                with closing(_ordered_pages(fetch, decode, limit)) as pages:
                     for page in pages:
                         fresh, change = pull.take(page)
                         yield fresh
@@ -126,9 +130,11 @@ class CodatClient:
 
 
 def _ordered_pages(
-    fetch: Callable[[int], bytes], decode: Callable[[int, bytes], Page], concurrency: int
+    fetch: Callable[[int], bytes], decode: Callable[[int, bytes], Page], limit: InFlightLimit
 ) -> Generator[Page]:
-    """Fetch page 1, then the planned rest with a bounded window of futures, yielding in order.
+    """Fetch page 1, then the planned rest with up to ``limit.maximum`` futures, yielding in order.
+
+    The futures take ``limit``'s slots for their requests, so at most ``limit.size`` are on the wire.
 
     Bodies are fetched on worker threads but decoded here, on the consuming thread, so the parsed
     records of every page are allocated by one thread (one malloc arena): memory stays flat.
@@ -140,18 +146,21 @@ def _ordered_pages(
         return
     pending: deque[tuple[int, Future[bytes]]] = deque()
     numbers = iter(range(2, last + 1))
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="codat-page") as pool:
+    upcoming = next(numbers, None)
+    with ThreadPoolExecutor(max_workers=limit.maximum, thread_name_prefix="codat-page") as pool:
+
+        def top_up() -> None:
+            nonlocal upcoming
+            while upcoming is not None and len(pending) < limit.maximum:
+                pending.append((upcoming, pool.submit(fetch, upcoming)))
+                upcoming = next(numbers, None)
+
         try:
-            for number in numbers:
-                pending.append((number, pool.submit(fetch, number)))
-                if len(pending) >= concurrency:
-                    break
+            top_up()
             while pending:
                 number, future = pending.popleft()
                 page = decode(number, future.result())
-                next_number = next(numbers, None)
-                if next_number is not None:
-                    pending.append((next_number, pool.submit(fetch, next_number)))
+                top_up()
                 yield page
         finally:
             for _, future in pending:

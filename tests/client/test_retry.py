@@ -45,8 +45,11 @@ def test_retry_after_seconds_is_the_wait(sandbox: CodatSandbox) -> None:
     assert isinstance(error, CodatRateLimitError)
     assert error.retry_at == NOW + timedelta(seconds=7)
     policy = RetryPolicy(max_wait=60)
-    assert wait_before_retry(policy, 1, error, NOW) == 7.0
-    assert wait_before_retry(policy, 4, error, NOW + timedelta(seconds=5)) == 2.0  # the attempt is irrelevant
+    # Never earlier than asked; a jitter of up to 1 s spreads callers told the same moment.
+    first = wait_before_retry(policy, 1, error, NOW)
+    assert first is not None and 7.0 <= first <= 8.0
+    later = wait_before_retry(policy, 4, error, NOW + timedelta(seconds=5))  # the attempt is irrelevant
+    assert later is not None and 2.0 <= later <= 3.0
     assert wait_before_retry(policy, 1, error, NOW + timedelta(seconds=9)) == 0.0  # never negative
 
 
@@ -55,7 +58,8 @@ def test_retry_after_http_date_is_the_wait(sandbox: CodatSandbox) -> None:
     date = parsedate_to_datetime(response.headers["Retry-After"])
     error = error_for(response, now=NOW)
     assert error.retry_at == date and error.retry_at.tzinfo is not None
-    assert wait_before_retry(RetryPolicy(max_wait=60), 1, error, date - timedelta(seconds=12)) == 12.0
+    wait = wait_before_retry(RetryPolicy(max_wait=60), 1, error, date - timedelta(seconds=12))
+    assert wait is not None and 12.0 <= wait <= 13.0
 
 
 @pytest.mark.parametrize("form", ["seconds", "http-date"])

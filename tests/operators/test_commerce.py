@@ -370,6 +370,39 @@ def test_a_bad_output_path_fails_at_execute_start_without_retries(
     assert requests_today(codat_env) == before
 
 
+SECRET = "sk-live-TOPSECRET-8f2a"
+
+
+@pytest.mark.parametrize(
+    "connection",
+    [
+        {"password": SECRET, "extra": [SECRET]},
+        {"password": SECRET, "host": "http://a b"},
+        {"password": f"Basic {SECRET}\u00e9"},
+    ],
+    ids=["extra list", "host with a space", "non-ASCII Basic header"],
+)
+def test_a_bad_connection_fails_without_retries_or_secrets(
+    monkeypatch: pytest.MonkeyPatch, connection: dict[str, Any]
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_BAD", json.dumps({"conn_type": "codat", **connection}))
+    op = commerce.CodatListOrdersOperator(
+        task_id="t",
+        company_id=COMPANY,
+        connection_id=CONNECTION,
+        full_refresh=True,
+        codat_conn_id="codat_bad",
+    )
+    with pytest.raises(AirflowFailException, match="codat connection 'codat_bad': ") as caught:
+        op.execute(CONTEXT)
+    assert type(caught.value) is AirflowFailException
+    reachable, error = [], caught.value
+    while error is not None:
+        reachable.append(f"{error!s} {error!r}")
+        error = error.__cause__ or error.__context__
+    assert SECRET not in "\n".join(reachable)
+
+
 # -- single objects and fan-out -------------------------------------------------------------------------
 def test_get_record_and_company_info(codat_env: CodatSandbox) -> None:
     record = every_record(codat_env, "transactions")[3]

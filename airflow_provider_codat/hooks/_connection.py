@@ -39,7 +39,7 @@ def config_from_connection(conn: ConnectionLike) -> ClientConfig:
     if not isinstance(raw_extra, dict):
         raise CodatConfigError(
             f"codat connection {conn.conn_id!r}: extra: must be a JSON object of the fields "
-            f"{', '.join(EXTRA_FIELDS)}; got a JSON {type(raw_extra).__name__}"
+            f"{', '.join(EXTRA_FIELDS)}; got {type(raw_extra).__name__}"
         )
     extra = {k: v for k, v in raw_extra.items() if v not in (None, "")}
     unknown = sorted(set(extra) - set(EXTRA_FIELDS))

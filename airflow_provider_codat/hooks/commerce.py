@@ -73,7 +73,7 @@ def check_record_id(value: object) -> str:
         return value
     from airflow_provider_codat.exceptions import CodatConfigError
 
-    raise CodatConfigError(f"record_id: expected a record's id, got {value!r}")
+    raise CodatConfigError(f"record_id: expected a record's id (not empty, '.' or '..'), got {value!r}")
 
 
 def _listable(name: str) -> Resource:

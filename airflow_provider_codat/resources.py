@@ -189,9 +189,10 @@ def get_resource(name: str) -> Resource:
     """Return the registry row for ``name``.
 
     :param name: A resource name such as ``orders``, or a Codat data type such as ``commerce-orders``.
-    :raises ValueError: If no resource has that name; the message lists the valid names.
+    :raises ValueError: If ``name`` is not a string or no resource has that name; the message lists
+        the valid names.
     """
-    found = _BY_NAME.get(name) or _BY_DATA_TYPE.get(name)
+    found = (_BY_NAME.get(name) or _BY_DATA_TYPE.get(name)) if isinstance(name, str) else None
     if found is None:
         valid = ", ".join(sorted(_BY_NAME))
         raise ValueError(f"resource: unknown Codat Commerce resource {name!r}; expected one of {valid}")

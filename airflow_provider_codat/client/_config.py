@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import base64
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 __all__ = [
     "DEFAULT_BASE_URL",
@@ -58,7 +59,7 @@ class ClientConfig(BaseModel):
     :param retry: The per-call retry policy.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)  # the key is input
 
     api_key: SecretStr
     base_url: str = DEFAULT_BASE_URL
@@ -70,19 +71,32 @@ class ClientConfig(BaseModel):
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
-        value = value.strip().rstrip("/")
+        value = value.strip()
         if "://" not in value:
             value = f"https://{value}"
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
-        return value
+        if " " in value or not value.isprintable():
+            raise ValueError("must not contain spaces or control characters")
+        url = urlsplit(value)
+        if not url.hostname:
+            raise ValueError("must name a host")
+        try:
+            _ = url.port  # reading it checks it
+        except ValueError:
+            raise ValueError("must have a port from 0 to 65535") from None
+        return value.rstrip("/")
 
-    @model_validator(mode="after")
-    def _check_key(self) -> ClientConfig:
-        key = self.api_key.get_secret_value().strip()
+    @field_validator("api_key")
+    @classmethod
+    def _check_key(cls, value: SecretStr) -> SecretStr:
+        key = value.get_secret_value().strip()
         if not key or key == "Basic":
-            raise ValueError("api_key: must not be empty")
-        return self
+            raise ValueError("must not be empty")
+        header = auth_header(key)
+        if not (header.isascii() and header.isprintable()):
+            raise ValueError("a 'Basic ...' header must hold only printable ASCII characters")
+        return value
 
     @property
     def authorization(self) -> SecretStr:

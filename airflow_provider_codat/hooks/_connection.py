@@ -35,7 +35,13 @@ def config_from_connection(conn: ConnectionLike) -> ClientConfig:
     :raises CodatConfigError: Naming the connection and the field that is missing or invalid;
         never echoing the API key.
     """
-    extra = {k: v for k, v in (conn.extra_dejson or {}).items() if v not in (None, "")}
+    raw_extra = conn.extra_dejson or {}
+    if not isinstance(raw_extra, dict):
+        raise CodatConfigError(
+            f"codat connection {conn.conn_id!r}: extra: must be a JSON object of the fields "
+            f"{', '.join(EXTRA_FIELDS)}; got {type(raw_extra).__name__}"
+        )
+    extra = {k: v for k, v in raw_extra.items() if v not in (None, "")}
     unknown = sorted(set(extra) - set(EXTRA_FIELDS))
     if unknown:
         raise CodatConfigError(
@@ -52,7 +58,9 @@ def config_from_connection(conn: ConnectionLike) -> ClientConfig:
             f"{'.'.join(str(p) for p in err['loc'] if p != 'retry') or 'connection'}: {err['msg']}"
             for err in exc.errors(include_input=False, include_url=False)
         )
-        raise CodatConfigError(f"codat connection {conn.conn_id!r}: {problems}") from None
+    # Raised outside the handler, so that the ValidationError, which holds the input (perhaps a key
+    # pasted into the wrong field), is not kept as this error's __context__.
+    raise CodatConfigError(f"codat connection {conn.conn_id!r}: {problems}")
 
 
 def _base_url(conn: ConnectionLike) -> str:

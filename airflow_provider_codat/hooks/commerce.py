@@ -9,6 +9,7 @@ The hook resolves its Airflow Connection once, on first use (never at constructi
 from __future__ import annotations
 
 import asyncio
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from functools import cached_property
@@ -32,20 +33,47 @@ _CONNECTIONS = "/companies/{companyId}/connections"
 _DATA_STATUS = "/companies/{companyId}/dataStatus"
 _QUEUE = "/companies/{companyId}/data/queue/{dataType}"
 _PULL_OPERATION = "/companies/{companyId}/data/history/{datasetId}"
+_HEX = "[0-9a-fA-F]"
+_CANONICAL_UUID = re.compile(f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}")
 
 
-def check_uuid(value: str, name: str) -> str:
-    """Return ``value`` if it is a UUID, else raise an error naming ``name``.
+def check_uuid(value: object, name: str) -> str:
+    """Return ``value`` as a canonical UUID string (lower case), else raise an error naming ``name``.
 
-    :raises CodatConfigError: If ``value`` is not a UUID string.
+    A string must have the canonical 8-4-4-4-12 form; upper-case hex digits are folded to lower
+    case. The other spellings :class:`uuid.UUID` reads (no dashes, ``{...}``, ``urn:uuid:...``,
+    misplaced dashes, non-ASCII digits) are refused rather than rewritten. A :class:`uuid.UUID`
+    is accepted too.
+
+    :raises CodatConfigError: If ``value`` is not a UUID in canonical form.
     """
+    if isinstance(value, uuid.UUID):
+        return str(value)
+    if not (isinstance(value, str) and _CANONICAL_UUID.fullmatch(value)):
+        from airflow_provider_codat.exceptions import CodatConfigError
+
+        raise CodatConfigError(
+            f"{name}: expected a UUID in the form xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx, got {value!r}"
+        )
+    return value.lower()
+
+
+def check_record_id(value: object) -> str:
+    """Return ``value`` as a record id for a path, else raise an error naming ``record_id``.
+
+    A whole number is taken as its digits (native Jinja rendering turns numeric ids into ints). An
+    empty id, ``.`` or ``..`` is refused: percent-encoding leaves dots alone, so the path would
+    address the list itself or its parent.
+
+    :raises CodatConfigError: If ``value`` is empty, a dot segment, or not a string or whole number.
+    """
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str) and value not in ("", ".", ".."):
+        return value
     from airflow_provider_codat.exceptions import CodatConfigError
 
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        raise CodatConfigError(f"{name}: expected a UUID, got {value!r}") from None
-    return str(value)
+    raise CodatConfigError(f"record_id: expected a record's id (not empty, '.' or '..'), got {value!r}")
 
 
 def _listable(name: str) -> Resource:
@@ -247,7 +275,7 @@ class CodatCommerceHook(BaseHook):
         """
         from airflow_provider_codat.models import model_for
 
-        model = model_for(resource)
+        model = model_for(_listable(resource).name)
         for record in self.list(
             resource, company_id, connection_id, query=query, order_by=order_by, page_size=page_size
         ):
@@ -397,18 +425,14 @@ class CodatCommerceHook(BaseHook):
 def _get_params(row: Resource, company_id: str, connection_id: str, record_id: str | None) -> dict[str, str]:
     """The checked path parameters of a get operation.
 
-    :raises CodatConfigError: On a company or connection id that is not a UUID, or an empty record id.
+    :raises CodatConfigError: On a company or connection id that is not a UUID, or a bad record id.
     """
     params = {
         "companyId": check_uuid(company_id, "company_id"),
         "connectionId": check_uuid(connection_id, "connection_id"),
     }
     if row.id_param is not None:
-        if not record_id:
-            from airflow_provider_codat.exceptions import CodatConfigError
-
-            raise CodatConfigError("record_id: must not be empty")
-        params[row.id_param] = record_id
+        params[row.id_param] = check_record_id(record_id)
     return params
 
 

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator
+from airflow.sdk import BaseOperator, XComArg
 
 from airflow_provider_codat.airflow_errors import CodatRetryPolicy, check_not_synced_action, to_airflow
+from airflow_provider_codat.hooks.commerce import check_uuid
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -23,17 +23,18 @@ __all__ = ["CodatOperatorBase", "check_uuid_at_parse", "context_moment", "is_tem
 
 
 def is_templated(value: object) -> bool:
-    return isinstance(value, str) and "{{" in value
+    """Whether ``value`` is only known at run time: a Jinja template or an upstream task's XComArg."""
+    if isinstance(value, str):
+        return "{{" in value or "{%" in value
+    return isinstance(value, XComArg)
 
 
-def check_uuid_at_parse(value: object, name: str) -> None:
-    """Refuse a malformed id now, unless a template will fill it in at run time."""
-    if is_templated(value):
-        return
-    try:
-        uuid.UUID(str(value))
-    except ValueError:
-        raise ValueError(f"{name}: expected a UUID, got {value!r}") from None
+def check_uuid_at_parse(value: Any, name: str) -> Any:
+    """Return the canonical form of an id now, or ``value`` itself if it is filled in at run time.
+
+    :raises CodatConfigError: If ``value`` is not a UUID (also a :class:`ValueError`).
+    """
+    return value if is_templated(value) else check_uuid(value, name)
 
 
 def json_native(value: Any) -> Any:

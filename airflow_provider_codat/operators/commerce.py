@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import conf
 
+from airflow_provider_codat.hooks.commerce import check_record_id
 from airflow_provider_codat.operators._base import (
     CodatOperatorBase,
     check_uuid_at_parse,
@@ -104,8 +105,8 @@ class CodatListOperator(CodatOperatorBase):
     ) -> None:
         super().__init__(**kwargs)
         self.resource = self._check_resource(resource)
-        self.company_id = company_id
-        self.connection_id = connection_id
+        self.company_id = check_uuid_at_parse(company_id, "company_id")
+        self.connection_id = check_uuid_at_parse(connection_id, "connection_id")
         self.query = query
         self.order_by = order_by
         self.output_path = output  # ``output`` itself is BaseOperator's XComArg property
@@ -165,8 +166,6 @@ class CodatListOperator(CodatOperatorBase):
         return row.name
 
     def _check_arguments(self) -> None:
-        check_uuid_at_parse(self.company_id, "company_id")
-        check_uuid_at_parse(self.connection_id, "connection_id")
         if self.format not in FORMATS:
             raise ValueError(f"format: expected one of {', '.join(FORMATS)}, got {self.format!r}")
         if self.page_size is not None and not (
@@ -293,7 +292,8 @@ class CodatGetRecordOperator(CodatOperatorBase):
     :param resource: A listable registry name.
     :param company_id: The company's UUID. (templated)
     :param connection_id: The commerce connection's UUID. (templated)
-    :param record_id: The record's id (percent-encoded for you). (templated)
+    :param record_id: The record's id (percent-encoded for you; an empty id, ``.`` or ``..`` is
+        refused). (templated)
     """
 
     template_fields: Sequence[str] = ("company_id", "connection_id", "record_id")
@@ -305,16 +305,12 @@ class CodatGetRecordOperator(CodatOperatorBase):
         row = get_resource(resource)
         if not row.listable:
             raise ValueError(f"resource: {resource!r} has no records by id; use CodatGetCompanyInfoOperator")
-        if not record_id:
-            raise ValueError("record_id: must not be empty")
-        check_uuid_at_parse(company_id, "company_id")
-        check_uuid_at_parse(connection_id, "connection_id")
-        self.resource, self.company_id, self.connection_id, self.record_id = (
-            row.name,
-            company_id,
-            connection_id,
-            record_id,
-        )
+        if not is_templated(record_id):
+            check_record_id(record_id)
+        self.resource = row.name
+        self.company_id = check_uuid_at_parse(company_id, "company_id")
+        self.connection_id = check_uuid_at_parse(connection_id, "connection_id")
+        self.record_id = record_id
 
     def execute(self, context: Context) -> Any:
         """Fetch the record."""
@@ -335,9 +331,8 @@ class CodatGetCompanyInfoOperator(CodatOperatorBase):
 
     def __init__(self, *, company_id: str, connection_id: str, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        check_uuid_at_parse(company_id, "company_id")
-        check_uuid_at_parse(connection_id, "connection_id")
-        self.company_id, self.connection_id = company_id, connection_id
+        self.company_id = check_uuid_at_parse(company_id, "company_id")
+        self.connection_id = check_uuid_at_parse(connection_id, "connection_id")
 
     def execute(self, context: Context) -> Any:
         """Fetch the company info."""

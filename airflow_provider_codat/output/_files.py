@@ -82,7 +82,10 @@ def write_files(
         same key also clears temporary files a killed earlier try left behind.
     :returns: The manifest: ``format``, ``resource``, ``records``, ``bytes`` (of all parts),
         ``uris``, ``parts`` (each ``uri``, ``records``, ``bytes``) and ``manifest_uri``.
-    :raises CodatConfigError: If an argument is invalid (also a :class:`ValueError`).
+    :raises CodatConfigError: If an argument is invalid (also a :class:`ValueError`), including an
+        ``output`` that holds a NUL byte or is, or is under, an existing local file. Arguments are
+        checked, and a local directory created, before the first page is read: a bad ``output``
+        costs no request.
     """
     _check(fmt, resource, part_records, run_key)
     store = _Store.at(output)
@@ -139,10 +142,19 @@ class _Store:
             directory = output
         else:
             raise CodatConfigError(f"write_files: output must be a str or ObjectStoragePath, got {output!r}")
-        fs = _filesystem(directory)
         root = directory.path.rstrip("/")
+        if "\0" in root:
+            raise CodatConfigError("write_files: output must not contain a NUL byte")
+        fs = _filesystem(directory)
         if (directory.protocol or "file") in _LOCAL_PROTOCOLS:
-            fs.makedirs(root, exist_ok=True)
+            try:
+                fs.makedirs(root, exist_ok=True)
+            except FileExistsError:
+                raise CodatConfigError(f"write_files: output {root} is a file, not a directory") from None
+            except NotADirectoryError:
+                raise CodatConfigError(
+                    f"write_files: output {root} is under a file, not a directory"
+                ) from None
         return cls(fs, root, directory)
 
     def path(self, name: str) -> str:

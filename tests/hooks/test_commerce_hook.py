@@ -225,6 +225,15 @@ def test_unknown_pull_operation_is_404(hook: CodatCommerceHook, ids: tuple[str, 
 # --- bad input is refused before any request ------------------------------------------------------------
 
 C, K = "11111111-1111-4111-8111-111111111111", "22222222-2222-4222-8222-222222222222"
+U = "3f2504e0-4f89-41d3-9a0c-0305e82c3301"
+NON_CANONICAL = {
+    "no dashes": U.replace("-", ""),
+    "braces": "{" + U + "}",
+    "urn": "urn:uuid:" + U,
+    "misplaced dashes": "3f2504e04-f89-41d3-9a0c-0305e82c3301",
+    "non-ASCII digits": U.replace("3", "\u0663"),  # ARABIC-INDIC DIGIT THREE, which int(..., 16) reads
+}
+"""UUIDs Python's ``uuid.UUID`` accepts but that are not in the canonical 8-4-4-4-12 form."""
 
 
 def _drain(it: Any) -> None:
@@ -270,6 +279,28 @@ BAD_CALLS: list[tuple[str, Callable[[CodatCommerceHook], Any], str]] = [
     ("aget info", lambda h: asyncio.run(h.aget_company_info(NOT_A_UUID, K)), "company_id"),
     ("aget status", lambda h: asyncio.run(h.aget_data_status(NOT_A_UUID)), "company_id"),
     ("aget pull", lambda h: asyncio.run(h.aget_pull_operation(C, "nope")), "pull_operation_id"),
+    ("get record dot", lambda h: h.get("orders", C, K, "."), "record_id"),
+    ("get record dot-dot", lambda h: h.get("orders", C, K, ".."), "record_id"),
+    ("get record list", lambda h: h.get("orders", C, K, ["ord_1"]), "record_id"),
+    ("aget record dot", lambda h: asyncio.run(h.aget("orders", C, K, ".")), "record_id"),
+    ("aget record dot-dot", lambda h: asyncio.run(h.aget("orders", C, K, "..")), "record_id"),
+    ("list resource list", lambda h: _drain(h.list(["orders"], C, K)), "resource"),
+    ("list_models resource list", lambda h: _drain(h.list_models(["orders"], C, K)), "resource"),
+    ("list_models resource", lambda h: _drain(h.list_models("refunds", C, K)), "resource"),
+    ("get resource list", lambda h: h.get(["orders"], C, K, "ord_1"), "resource"),
+    ("refresh type list", lambda h: h.refresh_data_type(C, ["orders"]), "data_type"),
+    *[
+        (f"{form} company", lambda h, c=c: h.get("orders", c, K, "ord_1"), "company_id")
+        for form, c in NON_CANONICAL.items()
+    ],
+    *[
+        (f"{form} connection", lambda h, k=k: _drain(h.list("orders", C, k)), "connection_id")
+        for form, k in NON_CANONICAL.items()
+    ],
+    *[
+        (f"{form} pull", lambda h, p=p: asyncio.run(h.aget_pull_operation(C, p)), "pull_operation_id")
+        for form, p in NON_CANONICAL.items()
+    ],
 ]
 
 
@@ -286,6 +317,26 @@ def test_bad_input_is_refused_before_any_request(
     assert isinstance(caught.value, ValueError)
     assert str(caught.value).startswith(f"{parameter}:")
     assert requests_today(sandbox) == before
+
+
+def test_upper_case_ids_are_sent_in_canonical_lower_case(
+    hook: CodatCommerceHook, sandbox: CodatSandbox, ids: tuple[str, str]
+) -> None:
+    company, connection = ids
+    assert company == company.lower()  # Codat's ids, like the sandbox's, are lower case
+    assert hook.get_company(company.upper())["id"] == company
+    assert hook.get("orders", company.upper(), connection.upper(), "ord_1")["id"] == "ord_1"
+
+
+def test_check_record_id() -> None:
+    from airflow_provider_codat.hooks.commerce import check_record_id
+
+    assert check_record_id("txn_1:Stripe processing fees") == "txn_1:Stripe processing fees"
+    assert check_record_id("...") == "..."  # not a dot segment: sent percent-encoded like any id
+    assert check_record_id(12345) == "12345"  # native Jinja rendering turns numeric ids into ints
+    for bad in ("", ".", "..", None, True, 1.5, ["ord_1"]):
+        with pytest.raises(CodatConfigError, match=r"^record_id: "):
+            check_record_id(bad)
 
 
 # --- secrets stay secret -------------------------------------------------------------------------------

@@ -47,6 +47,19 @@ def assert_no_secret(text: str) -> None:
     assert SECRET not in text and SECRET_B64 not in text and f"Basic {SECRET_B64}" not in text
 
 
+def chain_text(error: BaseException) -> str:
+    """``str``, ``repr`` and ``args`` of ``error`` and of every exception reachable from it."""
+    texts, seen, todo = [], set(), [error]
+    while todo:
+        exc = todo.pop()
+        if exc is None or id(exc) in seen:
+            continue
+        seen.add(id(exc))
+        texts.append(f"{exc!s} {exc!r} {exc.args!r}")
+        todo += [exc.__cause__, exc.__context__]
+    return "\n".join(texts)
+
+
 # --- JSON and URI connections --------------------------------------------------------------------------
 
 
@@ -210,3 +223,53 @@ def test_no_error_of_a_bad_connection_shows_the_key(monkeypatch: pytest.MonkeyPa
         texts.append(f"{caught.value} {caught.value!r} {caught.value.__cause__!r}")
     for text in texts:
         assert_no_secret(text)
+
+
+@pytest.mark.parametrize("extra", [[SECRET], SECRET, 42], ids=["list", "string", "number"])
+def test_an_extra_that_is_not_a_json_object_is_refused_by_name(extra: object) -> None:
+    with pytest.raises(CodatConfigError) as caught:
+        config_from_connection(conn(extra=extra))
+    text = str(caught.value)
+    assert text.startswith("codat connection 'codat_test': extra: must be a JSON object")
+    assert_no_secret(chain_text(caught.value))
+
+
+@pytest.mark.parametrize(
+    "host",
+    ["http://a b", "https://codat example.com", "http://a\tb", "http://", "http://a:port", "http://a:99999"],
+)
+def test_a_host_that_is_no_url_is_refused_before_any_request(
+    monkeypatch: pytest.MonkeyPatch, host: str
+) -> None:
+    with pytest.raises(CodatConfigError, match="'codat_test': base_url: ") as caught:
+        config_from_connection(conn(host=host))
+    assert_no_secret(chain_text(caught.value))
+    value = json.dumps({"conn_type": "codat", "host": host, "password": SECRET, "extra": {"max_attempts": 1}})
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_TEST", value)
+    with pytest.raises(CodatConfigError, match="base_url: "):
+        CodatCommerceHook("codat_test").get_company("3f2504e0-4f89-41d3-9a0c-0305e82c3301")
+
+
+@pytest.mark.parametrize(
+    "header",
+    [f"Basic {SECRET_B64}\u00e9", f"Basic {SECRET_B64}\r\nX-Forwarded-For: 1", f"Basic {SECRET_B64}\x00"],
+    ids=["non-ASCII", "line break", "NUL"],
+)
+def test_a_basic_header_that_cannot_be_sent_is_refused_naming_the_field_not_the_key(
+    monkeypatch: pytest.MonkeyPatch, header: str
+) -> None:
+    with pytest.raises(CodatConfigError, match="'codat_test': api_key: ") as caught:
+        config_from_connection(conn(password=header))
+    assert_no_secret(chain_text(caught.value))
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_TEST", json.dumps({"conn_type": "codat", "password": header}))
+    with pytest.raises(CodatConfigError, match="api_key: ") as caught:
+        CodatCommerceHook("codat_test").get_company("3f2504e0-4f89-41d3-9a0c-0305e82c3301")
+    assert_no_secret(chain_text(caught.value))
+
+
+def test_a_refused_extra_keeps_no_input_anywhere_in_the_exception() -> None:
+    for extra in ({"page_size": SECRET}, {"timeout": {"key": SECRET}}, {"max_wait": [SECRET]}):
+        with pytest.raises(CodatConfigError) as caught:
+            config_from_connection(conn(extra=extra))
+        assert caught.value.__context__ is None and caught.value.__cause__ is None
+        assert_no_secret(chain_text(caught.value))

@@ -44,6 +44,11 @@ COMPANY = "11111111-2222-4333-8444-555555555555"
 CONNECTION = "66666666-7777-4888-9999-000000000000"
 
 
+def requests_today(sandbox: CodatSandbox) -> int:
+    """The sandbox's count of authenticated API requests."""
+    return int(httpx.get(f"{sandbox.url}/_sandbox/state").json()["counters"]["requests_today"])
+
+
 def ids(sandbox: CodatSandbox, which: int = 0) -> dict[str, str]:
     company, connection = sandbox.connections[which]
     return {"company_id": company, "connection_id": connection}
@@ -83,6 +88,11 @@ def test_one_named_operator_per_listable_resource() -> None:
         ({"on_not_synced": "ignore"}, "on_not_synced"),
         ({"modified_since": "yesterday"}, "modified_since"),
         ({"full_refresh": True, "modified_since": "2025-01-01"}, "full_refresh"),
+        ({"company_id": COMPANY.replace("-", "")}, "company_id"),
+        ({"company_id": "{" + COMPANY + "}"}, "company_id"),
+        ({"connection_id": "urn:uuid:" + CONNECTION}, "connection_id"),
+        ({"connection_id": "66666666-7777-4888-99990-00000000000"}, "connection_id"),
+        ({"resource": ["orders"]}, "resource"),
     ],
 )
 def test_bad_arguments_are_refused_at_parse_time_naming_the_parameter(
@@ -97,6 +107,18 @@ def test_bad_arguments_are_refused_at_parse_time_naming_the_parameter(
     }
     with pytest.raises(ValueError, match=parameter):
         CodatListOperator(**arguments)
+
+
+def test_upper_case_ids_are_kept_in_canonical_lower_case() -> None:
+    company, connection = "3f2504e0-4f89-41d3-9a0c-0305e82c3301", "a7b8c9d0-e1f2-4a3b-8c4d-5e6f7a8b9c0d"
+    upper = {"company_id": company.upper(), "connection_id": connection.upper()}
+    op = CodatListOperator(task_id="t", resource="orders", **upper)
+    assert (op.company_id, op.connection_id) == (company, connection)
+    assert op.source_uri() == f"codat://{company}/{connection}/orders"  # one lineage Asset, any spelling
+    got = CodatGetRecordOperator(task_id="t", resource="orders", record_id="ord_1", **upper)
+    assert (got.company_id, got.connection_id) == (company, connection)
+    info = CodatGetCompanyInfoOperator(task_id="t", **upper)
+    assert (info.company_id, info.connection_id) == (company, connection)
 
 
 def test_templated_ids_wait_for_run_time() -> None:
@@ -327,6 +349,60 @@ def test_bad_templated_id_fails_before_any_request(codat_env: CodatSandbox) -> N
     assert httpx.get(codat_env.url + "/_sandbox/state").json()["counters"]["requests_today"] == before
 
 
+@pytest.mark.parametrize(
+    ("name", "output"),
+    [("existing file", "{file}"), ("file as parent", "{file}/orders"), ("NUL byte", "{dir}/or\0ders")],
+)
+def test_a_bad_output_path_fails_at_execute_start_without_retries(
+    codat_env: CodatSandbox, tmp_path: Path, name: str, output: str
+) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    before = requests_today(codat_env)
+    op = commerce.CodatListOrdersOperator(
+        task_id="t",
+        **ids(codat_env),
+        full_refresh=True,
+        output=output.format(file=tmp_path / "file", dir=tmp_path),
+    )
+    with pytest.raises(AirflowFailException, match="output") as caught:
+        op.execute(CONTEXT)
+    assert type(caught.value) is AirflowFailException
+    assert requests_today(codat_env) == before
+
+
+SECRET = "sk-live-TOPSECRET-8f2a"
+
+
+@pytest.mark.parametrize(
+    "connection",
+    [
+        {"password": SECRET, "extra": [SECRET]},
+        {"password": SECRET, "host": "http://a b"},
+        {"password": f"Basic {SECRET}\u00e9"},
+    ],
+    ids=["extra list", "host with a space", "non-ASCII Basic header"],
+)
+def test_a_bad_connection_fails_without_retries_or_secrets(
+    monkeypatch: pytest.MonkeyPatch, connection: dict[str, Any]
+) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_BAD", json.dumps({"conn_type": "codat", **connection}))
+    op = commerce.CodatListOrdersOperator(
+        task_id="t",
+        company_id=COMPANY,
+        connection_id=CONNECTION,
+        full_refresh=True,
+        codat_conn_id="codat_bad",
+    )
+    with pytest.raises(AirflowFailException, match="codat connection 'codat_bad': ") as caught:
+        op.execute(CONTEXT)
+    assert type(caught.value) is AirflowFailException
+    reachable, error = [], caught.value
+    while error is not None:
+        reachable.append(f"{error!s} {error!r}")
+        error = error.__cause__ or error.__context__
+    assert SECRET not in "\n".join(reachable)
+
+
 # -- single objects and fan-out -------------------------------------------------------------------------
 def test_get_record_and_company_info(codat_env: CodatSandbox) -> None:
     record = every_record(codat_env, "transactions")[3]
@@ -339,6 +415,39 @@ def test_get_record_and_company_info(codat_env: CodatSandbox) -> None:
     missing = CodatGetRecordOperator(task_id="t", resource="orders", record_id="ord_999999", **ids(codat_env))
     with pytest.raises(AirflowFailException, match="404"):
         missing.execute(CONTEXT)
+
+
+def test_a_record_id_that_cannot_address_a_record_is_refused_at_parse_time() -> None:
+    from airflow.sdk import DAG, task
+
+    args = {"task_id": "t", "resource": "orders", "company_id": COMPANY, "connection_id": CONNECTION}
+    for bad in ("", ".", ".."):
+        with pytest.raises(ValueError, match="record_id"):
+            CodatGetRecordOperator(**args, record_id=bad)
+    with DAG("record_id_at_run_time"):
+
+        @task
+        def upstream() -> str:
+            return "ord_1"
+
+        from_upstream = upstream()
+        by_xcom = CodatGetRecordOperator(**{**args, "task_id": "by_xcom"}, record_id=from_upstream)
+        assert by_xcom.record_id is from_upstream
+        by_template = CodatGetRecordOperator(**{**args, "task_id": "by_template"}, record_id="{{ p.id }}")
+        assert by_template.record_id == "{{ p.id }}"
+
+
+@pytest.mark.parametrize("rendered", [".", ".."])
+def test_a_record_id_rendered_as_a_dot_segment_fails_before_any_request(
+    codat_env: CodatSandbox, rendered: str
+) -> None:
+    before = requests_today(codat_env)
+    op = CodatGetRecordOperator(task_id="t", resource="orders", record_id="{{ params.id }}", **ids(codat_env))
+    op.record_id = rendered
+    with pytest.raises(AirflowFailException, match="record_id") as caught:
+        op.execute(CONTEXT)
+    assert type(caught.value) is AirflowFailException
+    assert requests_today(codat_env) == before
 
 
 def test_fan_out_keeps_linked_commerce_connections(codat_env: CodatSandbox) -> None:

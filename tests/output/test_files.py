@@ -378,6 +378,24 @@ def test_bad_arguments(tmp_path: Path, kwargs: dict[str, Any], match: str) -> No
     assert isinstance(info.value, ValueError)
 
 
+@pytest.mark.parametrize(
+    ("output", "match"),
+    [
+        ("{file}", "output .*/file is a file, not a directory"),
+        ("file://{file}", "output .*/file is a file, not a directory"),
+        ("{file}/orders", "output .*/file/orders is under a file, not a directory"),
+        ("{dir}/or\0ders", "output must not contain a NUL byte"),
+        ("memory://{dir}/or\0ders", "output must not contain a NUL byte"),
+    ],
+)
+def test_an_output_that_cannot_be_a_directory_is_refused(tmp_path: Path, output: str, match: str) -> None:
+    (tmp_path / "file").write_text("not a directory")
+    args = {"fmt": "jsonl", "resource": "orders", "run_key": "r"}
+    with pytest.raises(CodatConfigError, match=f"^write_files: {match}"):
+        write_files([], output=output.format(file=tmp_path / "file", dir=tmp_path), **args)
+    assert (tmp_path / "file").read_text() == "not a directory"
+
+
 def test_run_keys_become_safe_file_name_parts() -> None:
     assert _files._token("manual_1") == "manual_1"
     token = _files._token("scheduled__2024-01-01T00:00:00+00:00")

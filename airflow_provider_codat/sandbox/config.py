@@ -55,6 +55,7 @@ MAX_RECORDS_AT_ONCE = 10_000
 """The most records one mutation, or one call of the payouts control endpoint, adds or changes."""
 MAX_COUNT = 10**9
 """The largest whole-number setting (counts of requests, quotas, limits)."""
+MAX_HISTORY_DAYS = 36_500
 
 
 @dataclass
@@ -391,6 +392,8 @@ class SandboxConfig:
                 raise ValueError(f"record_counts: unknown resource {name!r}")
             if not _int(count) or count < 0:
                 raise ValueError(f"record_counts[{name}]: must be a whole number of at least 0")
+        if not _number(self.history_days, 0, MAX_HISTORY_DAYS):
+            raise ValueError(f"history_days: must be a number of days from 0 to {MAX_HISTORY_DAYS}")
         if self.anchor.tzinfo is None:
             self.anchor = self.anchor.replace(tzinfo=UTC)
         if not self.api_key:

@@ -197,3 +197,10 @@ def test_cli_stops_on_sigterm_at_the_tightest_accepted_settings(
 def _get(url: str, headers: dict[str, str]) -> None:
     with contextlib.suppress(httpx.HTTPError):
         httpx.get(url, headers=headers, timeout=120)
+
+
+@pytest.mark.parametrize("days", ["inf", "nan", "-1", "1e300"])
+def test_cli_refuses_a_history_it_cannot_build(days: str) -> None:
+    args = build_parser().parse_args(["--history-days", days])
+    with pytest.raises(ValueError, match=r"^history_days:"):
+        config_from_args(args)

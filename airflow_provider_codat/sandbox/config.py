@@ -277,7 +277,7 @@ def _whole_number(low: int, high: int = MAX_COUNT, *, none: bool = False) -> Cal
 
 def _one_of(*allowed: object) -> Callable[[object], str | None]:
     def check(value: object) -> str | None:
-        if not isinstance(value, bool) and value in allowed:
+        if any(type(value) is type(a) and value == a for a in allowed):
             return None
         return f"must be one of {', '.join(map(str, allowed))}, got {value!r}"
 
@@ -292,7 +292,7 @@ def _outcome_problem(value: object) -> str | None:
     if not isinstance(value, Mapping):
         return f"expected an object of data types to statuses, got {value!r}"
     for key, status in value.items():
-        if key != "*" and key not in DATA_TYPES:
+        if key != "*" and not (isinstance(key, str) and key in DATA_TYPES):
             return f"{key!r} is not a Codat commerce data type (such as commerce-orders) nor '*'"
         if status not in PULL_OUTCOMES:
             return f"{status!r} does not end a refresh; expected one of {', '.join(PULL_OUTCOMES)}"
@@ -300,7 +300,7 @@ def _outcome_problem(value: object) -> str | None:
 
 
 def _not_synced(value: object) -> str | None:
-    if isinstance(value, list) and all(v in DATA_TYPES for v in value):
+    if isinstance(value, list) and all(isinstance(v, str) and v in DATA_TYPES for v in value):
         return None
     return f"expected a list of Codat commerce data types, got {value!r}"
 

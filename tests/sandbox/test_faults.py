@@ -10,8 +10,10 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from airflow_provider_codat.sandbox import CodatSandbox
+from airflow_provider_codat.sandbox import CodatSandbox, FaultConfig
 
 from .conftest import data_path
 
@@ -218,3 +220,19 @@ def test_per_connection_settings_must_name_a_commerce_connection(sandbox: CodatS
 def test_control_counts_are_bounded(sandbox: CodatSandbox, name: str, count: object) -> None:
     response = httpx.post(f"{sandbox.url}/_sandbox/{name}", json={"count": count})
     assert response.status_code == 400 and "count" in response.json()["error"]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=20), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(name=st.sampled_from(sorted(FaultConfig().to_json())), value=JSON)
+def test_any_json_for_a_setting_is_taken_or_refused_by_name_never_a_crash(name: str, value: object) -> None:
+    faults = FaultConfig()
+    try:
+        faults.update({name: value})
+    except ValueError as exc:
+        assert str(exc).startswith(name) and faults == FaultConfig()

@@ -32,6 +32,7 @@ _COMPANY = "/companies/{companyId}"
 _CONNECTIONS = "/companies/{companyId}/connections"
 _DATA_STATUS = "/companies/{companyId}/dataStatus"
 _QUEUE = "/companies/{companyId}/data/queue/{dataType}"
+_PULL_OPERATIONS = "/companies/{companyId}/data/history"
 _PULL_OPERATION = "/companies/{companyId}/data/history/{datasetId}"
 _HEX = "[0-9a-fA-F]"
 _CANONICAL_UUID = re.compile(f"{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}")
@@ -402,6 +403,29 @@ class CodatCommerceHook(BaseHook):
         params = {"connectionId": check_uuid(connection_id, "connection_id")} if connection_id else None
         result: dict[str, Any] = self.client.request("POST", path, params)
         return result
+
+    def list_pull_operations(
+        self,
+        company_id: str,
+        *,
+        query: str | None = None,
+        order_by: str | None = None,
+        page_size: int | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Yield the company's pull operations (its refresh history), streaming page by page.
+
+        :param company_id: The company's UUID.
+        :param query: A Codat query on the operations, e.g. ``dataType=commerce-orders&&status=Fetching``.
+        :param order_by: A field to order by, e.g. ``-requested`` for the newest first.
+        :param page_size: Operations per page, 1 to 5000 (default: the connection's).
+        :raises CodatConfigError: On a bad argument, before any request.
+        """
+        from airflow_provider_codat.client._request import build_path
+
+        path = build_path(_PULL_OPERATIONS, companyId=check_uuid(company_id, "company_id"))
+        _check_page_size(page_size)
+        for page in self.client.pages(path, query=query, order_by=order_by, page_size=page_size):
+            yield from page.records
 
     def get_pull_operation(self, company_id: str, pull_operation_id: str) -> dict[str, Any]:
         """Fetch one pull operation (a queued or finished refresh)."""

@@ -19,7 +19,14 @@ if TYPE_CHECKING:
 
     from airflow_provider_codat.hooks.commerce import CodatCommerceHook
 
-__all__ = ["CodatOperatorBase", "check_uuid_at_parse", "context_moment", "is_templated", "json_native"]
+__all__ = [
+    "CodatOperatorBase",
+    "check_uuid_at_parse",
+    "context_moment",
+    "default_retries",
+    "is_templated",
+    "json_native",
+]
 
 
 def is_templated(value: object) -> bool:
@@ -54,8 +61,8 @@ def context_moment(context: Context, key: str) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
-def _default_retries(kwargs: dict[str, Any]) -> None:
-    """Operator defaults: 3 task retries with exponential backoff, timed by Codat's Retry-After."""
+def default_retries(kwargs: dict[str, Any]) -> None:
+    """Every Codat task's defaults: 3 task retries with exponential backoff, timed by Codat's Retry-After."""
     kwargs.setdefault("retries", 3)
     kwargs.setdefault("retry_delay", timedelta(minutes=1))
     kwargs.setdefault("retry_exponential_backoff", 2.0)
@@ -68,7 +75,7 @@ class CodatOperatorBase(BaseOperator):
     def __init__(
         self, *, codat_conn_id: str = "codat_default", on_not_synced: str = "retry", **kwargs: Any
     ) -> None:
-        _default_retries(kwargs)
+        default_retries(kwargs)
         super().__init__(**kwargs)
         self.codat_conn_id = codat_conn_id
         self.on_not_synced = check_not_synced_action(on_not_synced)

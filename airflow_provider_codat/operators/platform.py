@@ -42,15 +42,18 @@ from typing import Any, Literal, NoReturn
 from airflow.sdk import BaseOperator, conf
 from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
 
-from airflow_provider_codat.airflow_errors import CodatRetryPolicy, to_airflow
+from airflow_provider_codat.airflow_errors import to_airflow
 from airflow_provider_codat.exceptions import CodatConfigError, CodatDatasetInProgressError, CodatError
 from airflow_provider_codat.hooks.commerce import CodatCommerceHook, check_uuid
+from airflow_provider_codat.operators._base import default_retries
 from airflow_provider_codat.resources import get_resource
 from airflow_provider_codat.triggers.platform import (
     NOT_SUPPORTED,
+    RUNNING_STATUSES,
     CodatPullOperationTrigger,
     State,
     is_failure,
+    parse_time,
     pull_state,
     settled,
     split_ids,
@@ -73,6 +76,9 @@ NotSupportedAction = Literal["skip", "fail"]
 NOT_SUPPORTED_ACTIONS: tuple[NotSupportedAction, ...] = ("skip", "fail")
 _FATAL = frozenset({"AuthError", "PermissionsError", "Cancelled", "PrerequisiteNotMet"})
 _RELINK = frozenset({"AuthError", "PermissionsError"})
+_RUNNING_QUERY = "{" + "||".join(f"status={status}" for status in sorted(RUNNING_STATUSES)) + "}"
+"""Codat's query for the pull operations still running."""
+_HISTORY_PAGE_SIZE = 100
 
 
 # -- argument checks ------------------------------------------------------------------------------
@@ -151,6 +157,8 @@ def _describe(states: Iterable[Mapping[str, Any]]) -> str:
             text += f" ({s['error']})"
         if s.get("id"):
             text += f" [pull operation {s['id']}]"
+        if s.get("connectionId"):
+            text += f" on connection {s['connectionId']}"
         parts.append(text)
     return "; ".join(parts)
 
@@ -201,8 +209,18 @@ class CodatRefreshDataOperator(BaseOperator):
 
     Returns (and pushes to XCom) ``{data_type: pull_operation_id}``, keyed by Codat's data type
     (``commerce-orders``). A refresh of a data type already running is not an error: the task adopts
-    the running pull operation (``latestSyncId`` in the company's ``dataStatus``) and waits on it.
+    it, reading the newest pull operation of that data type and connection in the company's pull
+    history, and waits on it; a later refresh of another connection is never taken for it.
+
+    Without ``connection_id``, Codat queues a pull operation on each of the company's connections
+    and answers with one of them, whose id the task returns; it waits on every connection's (found
+    in the pull history), so it succeeds only once each has completed. If Codat refuses the queue
+    because a refresh of the data type is running, the task adopts the running ones.
     When waiting, the end of each refresh maps onto Airflow as the module's table says.
+
+    Like every Codat task it defaults to 3 task retries with exponential backoff and
+    :class:`~airflow_provider_codat.airflow_errors.CodatRetryPolicy`, so that a retryable ending
+    (``FetchError``, a timeout, ...) is retried, and the retry adopts a refresh still running.
 
     :param company_id: The company's UUID. (templated)
     :param data_types: A resource name (``orders``) or Codat data type (``commerce-orders``), or a
@@ -234,7 +252,7 @@ class CodatRefreshDataOperator(BaseOperator):
         codat_conn_id: str = CodatCommerceHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("retry_policy", CodatRetryPolicy())
+        default_retries(kwargs)
         super().__init__(**kwargs)
         self.company_id = company_id
         self.data_types = data_types
@@ -302,21 +320,67 @@ class CodatRefreshDataOperator(BaseOperator):
     # -- steps ----------------------------------------------------------------------------------
     def _queue(self, company: str, connection: str | None, types: list[str]) -> dict[str, State]:
         ops: dict[str, State] = {}
-        status: dict[str, Any] | None = None
         for data_type in types:
-            try:
-                state = pull_state(self.hook.refresh_data_type(company, data_type, connection))
-                self.log.info("Codat: queued a refresh of %s (pull operation %s)", data_type, state["id"])
-            except CodatDatasetInProgressError:
-                if status is None:
-                    status = call_codat(self.hook.get_data_status, company)
-                state = _adopt(data_type, status.get(data_type) or {})
-                self.log.info("Codat: a refresh of %s is running; adopting %s", data_type, state["id"])
-            except CodatError as exc:
-                raise to_airflow(exc) from exc
-            state["dataType"] = data_type
-            ops[state["id"]] = state
+            for state in self._refresh(company, connection, data_type):
+                state["dataType"] = data_type
+                ops[state["id"]] = state
         return ops
+
+    def _refresh(self, company: str, connection: str | None, data_type: str) -> list[State]:
+        """Queue a refresh of one data type; return the pull operations to wait on, the answer first."""
+        try:
+            queued: dict[str, Any] | None = self.hook.refresh_data_type(company, data_type, connection)
+        except CodatDatasetInProgressError:
+            queued = None
+        except CodatError as exc:
+            raise to_airflow(exc) from exc
+        if queued is not None and connection is not None:
+            states = [pull_state(queued)]
+        else:
+            states = self._from_history(company, connection, data_type, queued)
+        if not states:
+            raise AirflowException(
+                f"Codat says a refresh of {data_type} is running for {self._where}, but its pull history "
+                "shows none; a retry queues it again"
+            )
+        self.log.info(
+            "Codat: %s a refresh of %s: %s",
+            "queued" if queued is not None else "adopting the running",
+            data_type,
+            ", ".join(f"pull operation {s['id']} on connection {s['connectionId']}" for s in states),
+        )
+        return states
+
+    def _from_history(
+        self, company: str, connection: str | None, data_type: str, queued: Mapping[str, Any] | None
+    ) -> list[State]:
+        """The newest pull operation of each connection (or of ``connection``) in the pull history.
+
+        After a refused queue: with ``connection``, its newest one; without, every one still running.
+        After a company-wide queue (``queued``, Codat's answer): each connection's, queued with it.
+        """
+        query = f"dataType={data_type}"
+        if connection is not None:
+            query += f"&&connectionId={connection}"
+        elif queued is None:
+            query += f"&&{_RUNNING_QUERY}"
+        since = parse_time(queued.get("requested")) if queued is not None else None
+        newest: dict[str, State] = {}
+        if queued is not None:
+            newest[str(queued.get("connectionId"))] = pull_state(queued)
+        try:
+            for op in self.hook.list_pull_operations(
+                company, query=query, order_by="-requested", page_size=1 if connection else _HISTORY_PAGE_SIZE
+            ):
+                requested = parse_time(op.get("requested"))
+                if since is not None and requested is not None and requested < since:
+                    break  # older than this queue call: not one of its pull operations
+                newest.setdefault(str(op.get("connectionId")), pull_state(op))
+                if connection is not None:
+                    break
+        except CodatError as exc:
+            raise to_airflow(exc) from exc
+        return list(newest.values())
 
     def _wait(self, company: str, ops: dict[str, State], deadline: float) -> dict[str, State]:
         while not settled(ops.values()):
@@ -358,15 +422,9 @@ class CodatRefreshDataOperator(BaseOperator):
         )
 
 
-def _adopt(data_type: str, entry: Mapping[str, Any]) -> State:
-    op_id = entry.get("latestSyncId")
-    if not op_id:
-        raise AirflowException(
-            f"Codat says a refresh of {data_type} is running, but its dataStatus names no latestSyncId"
-        )
-    status = str(entry.get("currentStatus") or "Queued")
-    return {"id": str(op_id), "dataType": data_type, "status": status, "done": False, "error": None}
-
-
 def _ids(ops: Mapping[str, State]) -> dict[str, str]:
-    return {state["dataType"]: op_id for op_id, state in ops.items()}
+    """Each data type's first pull operation: the one of ``connection_id``, or Codat's answer."""
+    ids: dict[str, str] = {}
+    for op_id, state in ops.items():
+        ids.setdefault(state["dataType"], op_id)
+    return ids

@@ -9,13 +9,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["DEFAULT_API_KEY", "CodatSandbox", "FaultConfig", "FaultRule", "SandboxConfig"]
+__all__ = ["DEFAULT_API_KEY", "CodatSandbox", "ConnectionFaults", "FaultConfig", "FaultRule", "SandboxConfig"]
 
 _LAZY = {
     "CodatSandbox": "airflow_provider_codat.sandbox.server",
     "SandboxConfig": "airflow_provider_codat.sandbox.config",
     "FaultConfig": "airflow_provider_codat.sandbox.config",
     "FaultRule": "airflow_provider_codat.sandbox.config",
+    "ConnectionFaults": "airflow_provider_codat.sandbox.config",
     "DEFAULT_API_KEY": "airflow_provider_codat.sandbox.config",
 }
 

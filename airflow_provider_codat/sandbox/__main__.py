@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from airflow_provider_codat.resources import RESOURCES
 from airflow_provider_codat.sandbox.config import (
     DEFAULT_API_KEY,
-    PULL_STATUSES,
+    PULL_OUTCOMES,
     FaultConfig,
     FaultRule,
     SandboxConfig,
@@ -108,7 +108,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="DATATYPE=STATUS",
-        help=f"force a refresh's terminal status ('*' for all); one of {', '.join(PULL_STATUSES)}",
+        help=f"force a refresh's terminal status ('*' for all); one of {', '.join(PULL_OUTCOMES)}",
     )
     f.add_argument(
         "--not-synced",

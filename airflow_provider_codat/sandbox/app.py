@@ -8,6 +8,7 @@ the control endpoints under ``/_sandbox/``.
 from __future__ import annotations
 
 import functools
+import re
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -19,20 +20,44 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from airflow_provider_codat.resources import RESOURCES, Resource, get_resource
+from airflow_provider_codat.resources import RESOURCES, Resource
+from airflow_provider_codat.sandbox.config import DATA_TYPES
 from airflow_provider_codat.sandbox.control import control_routes
 from airflow_provider_codat.sandbox.dataset import Dataset
 from airflow_provider_codat.sandbox.errors import error_response, json_bytes, json_response, validation_item
 from airflow_provider_codat.sandbox.faults import CodatGate
 from airflow_provider_codat.sandbox.fields import fields_for
 from airflow_provider_codat.sandbox.page_cache import PageCache
-from airflow_provider_codat.sandbox.query import OrderBy, Query, QueryError, parse_order_by, parse_query
+from airflow_provider_codat.sandbox.query import (
+    Fields,
+    OrderBy,
+    Query,
+    QueryError,
+    parse_order_by,
+    parse_query,
+)
 from airflow_provider_codat.sandbox.world import Company, RefreshInProgress, World
 
 __all__ = ["create_app"]
 
 MAX_PAGE_SIZE = 5000
 DEFAULT_PAGE_SIZE = 100
+MAX_PAGE = 2**31 - 1
+"""Codat reads ``page`` as a 32-bit integer."""
+_WHOLE_NUMBER = re.compile(r"\s*[+-]?[0-9]+\s*")
+PULL_OPERATION_FIELDS: Fields = {
+    "id": "string",
+    "companyId": "string",
+    "connectionId": "string",
+    "dataType": "string",
+    "status": "string",
+    "statusDescription": "string",
+    "errorMessage": "string",
+    "requested": "datetime",
+    "completed": "datetime",
+    "progress": "number",
+}
+"""What a pull-operation history can be filtered and ordered by (Codat's ``Dataset``; not ``isCompleted``)."""
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -173,14 +198,12 @@ class CodatApi:
     async def refresh(self, request: Request) -> Response:
         company = self.company(request)
         data_type = request.path_params["dataType"]
-        try:
-            get_resource(data_type)
-        except ValueError:
+        if data_type not in DATA_TYPES:
             raise ApiError(
                 400,
                 f"Error processing request - {data_type} is not a supported data type.",
                 validation=validation_item("dataType", "Unknown data type"),
-            ) from None
+            )
         connection_id = request.query_params.get("connectionId") or None
         if connection_id is not None:
             conn = company.connections.get(connection_id)
@@ -199,10 +222,15 @@ class CodatApi:
 
     async def list_pull_operations(self, request: Request) -> Response:
         company = self.company(request)
+        query, order = _parse_history(request.query_params.get("query"), request.query_params.get("orderBy"))
         self.world.settle()
         now = self.world.clock()
         ops = [op.to_json(now) for op in self.world.pull_operations.values() if op.company_id == company.id]
-        return _paged_list(request, ops, "Dataset")
+        if query is not None:
+            ops = [op for op in ops if query.matches(op)]
+        if order is not None:
+            ops.sort(key=order.key, reverse=order.descending)
+        return _paged_list(request, ops, "Dataset", filtered=True)
 
     async def get_pull_operation(self, request: Request) -> Response:
         company = self.company(request)
@@ -216,22 +244,19 @@ class CodatApi:
 
 
 def _paging(request: Request) -> tuple[int, int]:
-    page = _int_param(request, "page", 1, 1, None)
+    page = _int_param(request, "page", 1, 1, MAX_PAGE)
     size = _int_param(request, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)
     return page, size
 
 
-def _int_param(request: Request, name: str, default: int, low: int, high: int | None) -> int:
+def _int_param(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """Read a whole-number parameter as Codat does: ASCII digits, within the bounds, else a 400."""
     raw = request.query_params.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
-    if value < low or (high is not None and value > high):
-        bounds = f"between {low} and {high}" if high is not None else f"at least {low}"
-        message = f"{name} must be a whole number {bounds}."
+    value = int(raw) if _WHOLE_NUMBER.fullmatch(raw) else low - 1
+    if not low <= value <= high:
+        message = f"{name} must be a whole number between {low} and {high}."
         raise ApiError(
             400, f"Error processing request - {message}", validation=validation_item(name, message)
         )
@@ -248,6 +273,15 @@ def _parse(
         order = parse_order_by(order_text, fields, resource.model) if order_text else None
     except QueryError as exc:
         raise ApiError(400, str(exc), service="ClientsApi") from None
+    return query, order
+
+
+def _parse_history(query_text: str | None, order_text: str | None) -> tuple[Query | None, OrderBy | None]:
+    try:
+        query = parse_query(query_text, PULL_OPERATION_FIELDS, "Dataset") if query_text else None
+        order = parse_order_by(order_text, PULL_OPERATION_FIELDS, "Dataset") if order_text else None
+    except QueryError as exc:
+        raise ApiError(400, str(exc), service="PullApi") from None
     return query, order
 
 
@@ -274,17 +308,29 @@ def _envelope(
     return {"results": results, "pageNumber": page, "pageSize": size, "totalResults": total, "_links": links}
 
 
-def _paged_list(request: Request, items: list[dict[str, Any]], type_name: str) -> Response:
+def _paged_list(
+    request: Request, items: list[dict[str, Any]], type_name: str, *, filtered: bool = False
+) -> Response:
+    """One page of ``items``; ``filtered`` says the caller applied ``query`` and ``orderBy``."""
     page, size = _paging(request)
     for name in ("query", "orderBy"):
-        if request.query_params.get(name):
+        if not filtered and request.query_params.get(name):
             raise ApiError(
                 400,
                 f"Error processing request - the sandbox does not filter {type_name} lists.",
                 validation=validation_item(name, "Not supported by the sandbox"),
             )
     chunk = items[(page - 1) * size : page * size]
-    return json_response(_envelope(request.url.path, results=chunk, page=page, size=size, total=len(items)))
+    envelope = _envelope(
+        request.url.path,
+        results=chunk,
+        page=page,
+        size=size,
+        total=len(items),
+        query=request.query_params.get("query"),
+        order=request.query_params.get("orderBy"),
+    )
+    return json_response(envelope)
 
 
 def create_app(world: World) -> CodatGate:

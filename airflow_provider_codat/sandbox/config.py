@@ -8,33 +8,35 @@ start. :class:`FaultConfig` can change while the server runs, through the contro
 from __future__ import annotations
 
 import copy
+import math
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from airflow_provider_codat.resources import RESOURCES
 
-__all__ = ["DEFAULT_API_KEY", "FaultConfig", "FaultRule", "SandboxConfig"]
+__all__ = [
+    "DATA_TYPES",
+    "DEFAULT_API_KEY",
+    "MAX_RECORDS_AT_ONCE",
+    "PULL_OUTCOMES",
+    "ConnectionFaults",
+    "FaultConfig",
+    "FaultRule",
+    "SandboxConfig",
+]
 
 DEFAULT_API_KEY = "codat-sandbox"
 """The sandbox's documented default API key (send ``Authorization: Basic base64(key)``)."""
 
 RetryAfterForm = Literal["seconds", "http-date"]
-PULL_STATUSES = (
-    "Initial",
-    "Queued",
-    "Fetching",
-    "MapQueued",
-    "Mapping",
+PULL_OUTCOMES = (
     "Complete",
     "FetchError",
     "MapError",
     "InternalError",
-    "ProcessingQueued",
-    "Processing",
     "ProcessingError",
-    "ValidationQueued",
-    "Validating",
     "ValidationError",
     "AuthError",
     "Cancelled",
@@ -43,6 +45,17 @@ PULL_STATUSES = (
     "PermissionsError",
     "PrerequisiteNotMet",
 )
+"""The pull-operation statuses that end a refresh: the values ``pull_outcome`` accepts."""
+DATA_TYPES = frozenset(r.data_type for r in RESOURCES)
+MAX_LATENCY_MS = 60_000
+MAX_SECONDS = 86_400
+"""The longest ``retry_after_seconds``, ``sync_seconds`` and ``payout_interval_s``: a day."""
+MIN_PAYOUT_INTERVAL_S = 0.1
+MAX_RECORDS_AT_ONCE = 10_000
+"""The most records one mutation, or one call of the payouts control endpoint, adds or changes."""
+MAX_COUNT = 10**9
+"""The largest whole-number setting (counts of requests, quotas, limits)."""
+MAX_HISTORY_DAYS = 36_500
 
 
 @dataclass
@@ -62,6 +75,38 @@ class FaultRule:
     def active(self) -> bool:
         """Whether the rule can fire at all."""
         return self.every > 0 or self.burst > 0
+
+    def problem(self) -> str | None:
+        """What is wrong with the rule, or None."""
+        for name in ("every", "burst"):
+            value = getattr(self, name)
+            if not _whole(value, 0, MAX_COUNT):
+                return f"{name}: must be a whole number from 0 to {MAX_COUNT}, got {value!r}"
+        if self.path_contains is not None and not isinstance(self.path_contains, str):
+            return f"path_contains: must be text or null, got {self.path_contains!r}"
+        return None
+
+
+@dataclass
+class ConnectionFaults:
+    """How refreshes of one connection go, overriding the sandbox-wide settings of the same names.
+
+    :param sync_seconds: How long a pull operation on this connection takes (None: the sandbox's).
+    :param pull_outcome: Terminal status by data type (``*`` for all); where it names neither the
+        data type nor ``*``, the sandbox-wide ``pull_outcome`` applies.
+    """
+
+    sync_seconds: float | None = None
+    pull_outcome: dict[str, str] = field(default_factory=dict)
+
+    def problem(self) -> str | None:
+        """What is wrong with these settings, or None."""
+        for name in ("sync_seconds", "pull_outcome"):
+            value = getattr(self, name)
+            text = None if value is None else _CHECKS[name](value)
+            if text is not None:
+                return f"{name}: {text}"
+        return None
 
 
 @dataclass
@@ -91,6 +136,8 @@ class FaultConfig:
         every this many seconds (0: off).
     :param sync_seconds: How long a queued pull operation takes to finish.
     :param pull_outcome: Terminal status forced for refreshes, by data type (``*`` for all).
+    :param per_connection: :class:`ConnectionFaults` by commerce connection id: a refresh
+        duration and outcome of each connection's own.
     :param not_synced: Data types that answer 409 until a refresh of them completes.
     """
 
@@ -113,16 +160,20 @@ class FaultConfig:
     payout_interval_s: float = 0.0
     sync_seconds: float = 2.0
     pull_outcome: dict[str, str] = field(default_factory=dict)
+    per_connection: dict[str, ConnectionFaults] = field(default_factory=dict)
     not_synced: list[str] = field(default_factory=list)
 
     def to_json(self) -> dict[str, Any]:
         """Return the configuration as JSON-ready data."""
         return asdict(self)
 
-    def update(self, changes: dict[str, Any]) -> None:
-        """Apply a partial update, validating names and values.
+    def update(self, changes: dict[str, Any], connection_ids: Collection[str] | None = None) -> None:
+        """Apply a partial update, validating names and values; nothing changes if one is wrong.
 
-        :raises ValueError: On an unknown field or a value of the wrong kind; names the field.
+        :param changes: Settings by name, as JSON values.
+        :param connection_ids: The commerce connections ``per_connection`` may name (None: any).
+        :raises ValueError: On an unknown field or a value of the wrong kind or out of range;
+            names the field.
         """
         known = {f.name for f in fields(self)}
         staged = copy.deepcopy(self)
@@ -130,71 +181,164 @@ class FaultConfig:
             if name not in known:
                 raise ValueError(f"{name}: unknown fault setting; expected one of {', '.join(sorted(known))}")
             setattr(staged, name, _coerce(name, getattr(staged, name), value))
-        staged.validate()
+        staged.validate(connection_ids)
         for f in fields(self):
             setattr(self, f.name, getattr(staged, f.name))
 
-    def validate(self) -> None:
-        """Check ranges and enumerations.
+    def validate(self, connection_ids: Collection[str] | None = None) -> None:
+        """Check kinds, ranges and finiteness, so that no setting can wedge or break the server.
 
-        :raises ValueError: Naming the first field that is out of range.
+        :param connection_ids: The commerce connections ``per_connection`` may name (None: any).
+        :raises ValueError: Naming the first field that is wrong, and what it must be.
         """
-        checks: list[tuple[str, bool]] = [
-            ("latency_ms", _number(self.latency_ms) and self.latency_ms >= 0),
-            ("retry_after_seconds", _number(self.retry_after_seconds) and self.retry_after_seconds >= 0),
-            ("retry_after_form", self.retry_after_form in ("seconds", "http-date")),
-            ("daily_quota", self.daily_quota is None or (_int(self.daily_quota) and self.daily_quota >= 0)),
-            ("quota_exhausted", isinstance(self.quota_exhausted, bool)),
-            ("server_error_status", self.server_error_status in (500, 502, 503, 504)),
-            (
-                "forced_error_status",
-                _int(self.forced_error_status) and 400 <= self.forced_error_status <= 599,
-            ),
-            ("concurrency_limit", _int(self.concurrency_limit) and self.concurrency_limit >= 1),
-            ("mutate_every", _int(self.mutate_every) and self.mutate_every >= 0),
-            ("mutate_records", _int(self.mutate_records) and self.mutate_records >= 1),
-            ("mutate_limit", _int(self.mutate_limit) and self.mutate_limit >= 0),
-            ("payout_interval_s", _number(self.payout_interval_s) and self.payout_interval_s >= 0),
-            ("sync_seconds", _number(self.sync_seconds) and self.sync_seconds >= 0),
-            (
-                "pull_outcome",
-                isinstance(self.pull_outcome, dict)
-                and all(v in PULL_STATUSES for v in self.pull_outcome.values()),
-            ),
-            (
-                "not_synced",
-                isinstance(self.not_synced, list)
-                and all(v in {r.data_type for r in RESOURCES} for v in self.not_synced),
-            ),
-        ]
-        for rule_name in ("rate_limit", "server_error", "forced_error", "drop_connection", "malformed_json"):
-            rule = getattr(self, rule_name)
-            checks.append(
-                (rule_name, _int(rule.every) and _int(rule.burst) and rule.every >= 0 and rule.burst >= 0)
-            )
-        for name, ok in checks:
-            if not ok:
-                raise ValueError(f"{name}: invalid value {getattr(self, name)!r}")
+        for name, problem in _CHECKS.items():
+            text = problem(getattr(self, name))
+            if text is not None:
+                raise ValueError(f"{name}: {text}")
+        for connection_id, own in self.per_connection.items():
+            if connection_ids is not None and connection_id not in connection_ids:
+                raise ValueError(f"per_connection[{connection_id}]: not a commerce connection of the sandbox")
+            text = own.problem()
+            if text is not None:
+                raise ValueError(f"per_connection[{connection_id}]: {text}")
+
+    def refresh_of(self, connection_id: str, data_type: str) -> tuple[float, str]:
+        """Return how long a refresh of ``data_type`` on the connection takes, and how it ends."""
+        own = self.per_connection.get(connection_id, ConnectionFaults())
+        seconds = self.sync_seconds if own.sync_seconds is None else own.sync_seconds
+        for outcomes in (own.pull_outcome, self.pull_outcome):
+            for key in (data_type, "*"):
+                if key in outcomes:
+                    return seconds, outcomes[key]
+        return seconds, "Complete"
 
 
 def _coerce(name: str, current: object, value: object) -> object:
-    """Turn a JSON object into a :class:`FaultRule` where the field holds one."""
-    if not isinstance(current, FaultRule) or isinstance(value, FaultRule):
-        return value
+    """Turn JSON objects into the dataclasses of fields that hold them."""
+    if isinstance(current, FaultRule) and not isinstance(value, FaultRule):
+        return _build(name, FaultRule, value, "an object with every/burst/path_contains")
+    if name == "per_connection":
+        if not isinstance(value, dict):
+            raise ValueError(f"{name}: expected an object of connection ids to settings, got {value!r}")
+        return {
+            key: item
+            if isinstance(item, ConnectionFaults)
+            else _build(f"{name}[{key}]", ConnectionFaults, item, "an object with sync_seconds/pull_outcome")
+            for key, item in value.items()
+        }
+    return value
+
+
+def _build(name: str, cls: Callable[..., Any], value: object, expected: str) -> Any:
     if not isinstance(value, dict):
-        raise ValueError(f"{name}: expected an object with every/burst/path_contains")
+        raise ValueError(f"{name}: expected {expected}, got {value!r}")
     try:
-        return FaultRule(**value)
+        return cls(**value)
     except TypeError as exc:
         raise ValueError(f"{name}: {exc}") from None
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _number(value: object, low: float, high: float) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and low <= value <= high
+    )
 
 
 def _int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _whole(value: object, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _finite(low: float, high: float, *, off: bool = False) -> Callable[[object], str | None]:
+    """A check of a finite number from ``low`` to ``high`` (``off``: or 0)."""
+
+    def check(value: object) -> str | None:
+        if _number(value, low, high) or (off and value == 0 and not isinstance(value, bool)):
+            return None
+        return f"must be {'0 (off) or ' if off else ''}a number from {low:g} to {high:g}, got {value!r}"
+
+    return check
+
+
+def _whole_number(low: int, high: int = MAX_COUNT, *, none: bool = False) -> Callable[[object], str | None]:
+    def check(value: object) -> str | None:
+        if _whole(value, low, high) or (none and value is None):
+            return None
+        return f"must be {'null or ' if none else ''}a whole number from {low} to {high}, got {value!r}"
+
+    return check
+
+
+def _one_of(*allowed: object) -> Callable[[object], str | None]:
+    def check(value: object) -> str | None:
+        if any(type(value) is type(a) and value == a for a in allowed):
+            return None
+        return f"must be one of {', '.join(map(str, allowed))}, got {value!r}"
+
+    return check
+
+
+def _rule(value: object) -> str | None:
+    return value.problem() if isinstance(value, FaultRule) else f"expected a rule, got {value!r}"
+
+
+def _outcome_problem(value: object) -> str | None:
+    if not isinstance(value, Mapping):
+        return f"expected an object of data types to statuses, got {value!r}"
+    for key, status in value.items():
+        if key != "*" and not (isinstance(key, str) and key in DATA_TYPES):
+            return f"{key!r} is not a Codat commerce data type (such as commerce-orders) nor '*'"
+        if status not in PULL_OUTCOMES:
+            return f"{status!r} does not end a refresh; expected one of {', '.join(PULL_OUTCOMES)}"
+    return None
+
+
+def _not_synced(value: object) -> str | None:
+    if isinstance(value, list) and all(isinstance(v, str) and v in DATA_TYPES for v in value):
+        return None
+    return f"expected a list of Codat commerce data types, got {value!r}"
+
+
+def _bool(value: object) -> str | None:
+    return None if isinstance(value, bool) else f"expected true or false, got {value!r}"
+
+
+def _connections(value: object) -> str | None:
+    if isinstance(value, dict) and all(isinstance(v, ConnectionFaults) for v in value.values()):
+        return None
+    return f"expected an object of connection ids to settings, got {value!r}"
+
+
+_CHECKS: dict[str, Callable[[Any], str | None]] = {
+    "latency_ms": _finite(0, MAX_LATENCY_MS),
+    "rate_limit": _rule,
+    "retry_after_seconds": _finite(0, MAX_SECONDS),
+    "retry_after_form": _one_of("seconds", "http-date"),
+    "daily_quota": _whole_number(0, none=True),
+    "quota_exhausted": _bool,
+    "server_error": _rule,
+    "server_error_status": _one_of(500, 502, 503, 504),
+    "forced_error": _rule,
+    "forced_error_status": _whole_number(400, 599),
+    "drop_connection": _rule,
+    "malformed_json": _rule,
+    "concurrency_limit": _whole_number(1),
+    "mutate_every": _whole_number(0),
+    "mutate_records": _whole_number(1, MAX_RECORDS_AT_ONCE),
+    "mutate_limit": _whole_number(0),
+    "payout_interval_s": _finite(MIN_PAYOUT_INTERVAL_S, MAX_SECONDS, off=True),
+    "sync_seconds": _finite(0, MAX_SECONDS),
+    "pull_outcome": _outcome_problem,
+    "per_connection": _connections,
+    "not_synced": _not_synced,
+}
+"""Each fault setting's check: None when the value is fine, else what is wrong with it."""
 
 
 def _today() -> datetime:
@@ -248,6 +392,8 @@ class SandboxConfig:
                 raise ValueError(f"record_counts: unknown resource {name!r}")
             if not _int(count) or count < 0:
                 raise ValueError(f"record_counts[{name}]: must be a whole number of at least 0")
+        if not _number(self.history_days, 0, MAX_HISTORY_DAYS):
+            raise ValueError(f"history_days: must be a number of days from 0 to {MAX_HISTORY_DAYS}")
         if self.anchor.tzinfo is None:
             self.anchor = self.anchor.replace(tzinfo=UTC)
         if not self.api_key:

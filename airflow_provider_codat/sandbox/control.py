@@ -6,6 +6,8 @@
 - ``POST /_sandbox/payouts``: ``{"count": 1, "connection_id": optional}`` new payouts stamped now.
 - ``POST /_sandbox/mutate``: ``{"resource": "transactions", "count": 1, "connection_id": optional}``
   bumps records' modifiedDate to now.
+
+Counts run from 1 to :data:`~.config.MAX_RECORDS_AT_ONCE`; a 400 names a bad field.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from airflow_provider_codat.resources import get_resource
-from airflow_provider_codat.sandbox.config import FaultConfig
+from airflow_provider_codat.sandbox.config import MAX_RECORDS_AT_ONCE, FaultConfig
 from airflow_provider_codat.sandbox.errors import error_response, json_response
 from airflow_provider_codat.sandbox.world import Connection, World
 
@@ -74,10 +76,9 @@ def control_routes(world: World, counters: Callable[[], dict[str, Any]]) -> list
             return body
         targets = _targets(world, body.get("connection_id"))
         count = body.get("count", 1)
-        if not targets or not isinstance(count, int) or count < 1:
-            return error_response(
-                400, "connection_id must name a commerce connection and count be >= 1", service="Sandbox"
-            )
+        problem = _check_targets(targets, count)
+        if problem is not None:
+            return problem
         now = int(world.clock())
         ids = {c.id: c.datasets["transactions"].append(now, count) for c in targets}
         return json_response({"added": ids})
@@ -92,10 +93,9 @@ def control_routes(world: World, counters: Callable[[], dict[str, Any]]) -> list
             resource = get_resource(str(body.get("resource", "transactions")))
         except ValueError as exc:
             return error_response(400, str(exc), service="Sandbox")
-        if not targets or not isinstance(count, int) or count < 1:
-            return error_response(
-                400, "connection_id must name a commerce connection and count be >= 1", service="Sandbox"
-            )
+        problem = _check_targets(targets, count)
+        if problem is not None:
+            return problem
         now = int(world.clock())
         bumped = {c.id: len(c.datasets[resource.name].bump(now, count, salt=now)) for c in targets}
         return json_response({"bumped": bumped})
@@ -117,6 +117,19 @@ async def _json_object(request: Request) -> dict[str, Any] | Response:
     if not isinstance(body, dict):
         return error_response(400, "Body must be a JSON object", service="Sandbox")
     return body
+
+
+def _check_targets(targets: list[Connection], count: object) -> Response | None:
+    """A 400 naming what is wrong with the connection or the count, or None."""
+    if not targets:
+        return error_response(400, "connection_id: must name a commerce connection", service="Sandbox")
+    if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= MAX_RECORDS_AT_ONCE:
+        return error_response(
+            400,
+            f"count: must be a whole number from 1 to {MAX_RECORDS_AT_ONCE}, got {count!r}",
+            service="Sandbox",
+        )
+    return None
 
 
 def _targets(world: World, connection_id: object) -> list[Connection]:

@@ -16,7 +16,7 @@ from typing import Any
 
 from airflow_provider_codat.resources import RESOURCES, Resource
 from airflow_provider_codat.sandbox._random import stable_hash, uuid_for
-from airflow_provider_codat.sandbox.config import SandboxConfig
+from airflow_provider_codat.sandbox.config import PULL_OUTCOMES, SandboxConfig
 from airflow_provider_codat.sandbox.dataset import Dataset
 from airflow_provider_codat.sandbox.generators import PLATFORMS, ConnectionData, Platform
 
@@ -29,21 +29,7 @@ _PROGRESS = (  # (fraction of the sync time elapsed, status, progress)
     (0.6, "MapQueued", 50),
     (0.95, "Mapping", 70),
 )
-_ERROR_STATUSES = frozenset(
-    {
-        "FetchError",
-        "MapError",
-        "InternalError",
-        "ProcessingError",
-        "ValidationError",
-        "AuthError",
-        "Cancelled",
-        "NotSupported",
-        "RateLimitError",
-        "PermissionsError",
-        "PrerequisiteNotMet",
-    }
-)
+_ERROR_STATUSES = frozenset(PULL_OUTCOMES) - {"Complete"}
 
 
 def iso(ts: float) -> str:
@@ -175,6 +161,7 @@ class World:
         self._payout_origin = self.started
         self._payouts_due = 0
         self._build()
+        config.faults.validate(self.commerce_connection_ids())
 
     def _build(self) -> None:
         cfg = self.config
@@ -208,10 +195,14 @@ class World:
         """Every commerce connection, in company then connection order."""
         return [c for co in self.companies.values() for c in co.connections.values() if c.datasets]
 
+    def commerce_connection_ids(self) -> set[str]:
+        """The ids of every commerce connection."""
+        return {c.id for c in self.commerce_connections()}
+
     # -- time-driven changes ------------------------------------------------------------------
     def update_faults(self, changes: dict[str, Any]) -> None:
         """Change the fault configuration now (see :meth:`FaultConfig.update`)."""
-        self.config.faults.update(changes)
+        self.config.faults.update(changes, self.commerce_connection_ids())
         self.advance()
 
     def advance(self) -> None:
@@ -246,7 +237,6 @@ class World:
             [connection_id] if connection_id else [c.id for c in company.connections.values() if c.datasets]
         )
         faults = self.config.faults
-        outcome = faults.pull_outcome.get(data_type, faults.pull_outcome.get("*", "Complete"))
         with self.lock:
             for op in self.pull_operations.values():
                 if (
@@ -258,7 +248,12 @@ class World:
                     raise RefreshInProgress(op)
             ops = [
                 PullOperation(
-                    str(uuid.uuid4()), company.id, target, data_type, now, faults.sync_seconds, outcome
+                    str(uuid.uuid4()),
+                    company.id,
+                    target,
+                    data_type,
+                    now,
+                    *faults.refresh_of(target, data_type),
                 )
                 for target in targets
             ]

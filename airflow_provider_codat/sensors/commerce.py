@@ -22,6 +22,7 @@ from airflow_provider_codat.exceptions import (
     CodatRateLimitError,
 )
 from airflow_provider_codat.hooks.commerce import CodatCommerceHook, check_uuid
+from airflow_provider_codat.operators._base import default_retries
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -107,6 +108,8 @@ class CodatPayoutSensor(BaseSensorOperator):
     the connection's ``max_wait`` too, so a worker never sleeps through a daily quota. 400, 401,
     402, 403, 404 and bad input fail the task at once, without retries. In deferrable mode,
     :class:`~airflow_provider_codat.triggers.commerce.CodatPayoutTrigger` waits in the triggerer.
+    Like every Codat task it defaults to 3 task retries with exponential backoff and
+    ``CodatRetryPolicy`` (a trigger that gave up is retried).
 
     .. seealso:: :class:`~airflow_provider_codat.hooks.commerce.CodatCommerceHook`
 
@@ -151,6 +154,7 @@ class CodatPayoutSensor(BaseSensorOperator):
         else:
             kwargs.pop("poke_interval", None)
         _check_interval(poll_interval)
+        default_retries(kwargs)
         super().__init__(poke_interval=poll_interval, **kwargs)
         self.company_id = company_id
         self.connection_id = connection_id

@@ -17,9 +17,10 @@ from typing import Any, NoReturn
 from airflow.sdk import BaseSensorOperator, conf
 from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
 
-from airflow_provider_codat.airflow_errors import CodatRetryPolicy, to_airflow
+from airflow_provider_codat.airflow_errors import to_airflow
 from airflow_provider_codat.exceptions import CodatConfigError
 from airflow_provider_codat.hooks.commerce import CodatCommerceHook, check_uuid
+from airflow_provider_codat.operators._base import default_retries
 from airflow_provider_codat.operators.platform import (
     NotSupportedAction,
     call_codat,
@@ -47,7 +48,8 @@ class CodatDataSyncSensor(BaseSensorOperator):
     """Wait until Codat has synced data types of a company successfully since a given moment.
 
     Works in ``poke`` and ``reschedule`` mode, or in the triggerer with ``deferrable=True``
-    (:class:`~airflow_provider_codat.triggers.platform.CodatDataSyncTrigger`).
+    (:class:`~airflow_provider_codat.triggers.platform.CodatDataSyncTrigger`). Like every Codat
+    task it defaults to 3 task retries with exponential backoff and ``CodatRetryPolicy``.
 
     :param company_id: The company's UUID. (templated)
     :param data_types: A resource name (``orders``) or Codat data type (``commerce-orders``), or a
@@ -77,7 +79,7 @@ class CodatDataSyncSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         seconds = poke_interval.total_seconds() if isinstance(poke_interval, timedelta) else poke_interval
-        kwargs.setdefault("retry_policy", CodatRetryPolicy())
+        default_retries(kwargs)
         super().__init__(poke_interval=check_positive(seconds, "poke_interval"), **kwargs)
         self.company_id = company_id
         self.data_types = data_types

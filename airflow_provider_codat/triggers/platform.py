@@ -82,7 +82,8 @@ _MAX_ERROR_TEXT = 200
 _MAX_BACKOFF = 300.0
 
 State = dict[str, Any]
-"""``{"dataType", "status", "done", "id", "error"}``: what a task needs to know about one refresh."""
+"""``{"dataType", "status", "done", "id", "error"}``, and ``connectionId`` for a pull operation:
+what a task needs to know about one refresh."""
 
 
 # -- pure rules -----------------------------------------------------------------------------------
@@ -110,6 +111,7 @@ def pull_state(op: Mapping[str, Any]) -> State:
     return {
         "id": str(op.get("id", "")),
         "dataType": str(op.get("dataType", "")),
+        "connectionId": str(op.get("connectionId", "")),
         "status": status,
         "done": done,
         "error": str(error)[:_MAX_ERROR_TEXT] if error else None,
@@ -263,7 +265,7 @@ class CodatPullOperationTrigger(_CodatPollTrigger):
     """Wait until Codat's pull operations (queued refreshes) end, or one of them fails.
 
     The ``done`` event carries ``states``: ``{pull_operation_id: state}``, each state a dict of
-    ``dataType``, ``status``, ``done``, ``id`` and ``error`` (see :func:`pull_state`).
+    ``dataType``, ``connectionId``, ``status``, ``done``, ``id`` and ``error`` (see :func:`pull_state`).
 
     :param company_id: The company's UUID.
     :param pull_operation_ids: The pull operations' UUIDs, comma-separated.

@@ -217,6 +217,30 @@ def test_refresh_data_type_and_its_pull_operation(
     assert every_connection["connectionId"] in sandbox.connection_ids
 
 
+def test_the_pull_history_is_listed_filtered_and_ordered(
+    hook: CodatCommerceHook, sandbox: CodatSandbox, ids: tuple[str, str]
+) -> None:
+    sandbox.set_faults(sync_seconds=0)
+    company, connection = ids
+    queued = [hook.refresh_data_type(company, "products", connection)["id"] for _ in range(3)]
+    newest_first = list(
+        hook.list_pull_operations(
+            company,
+            query=f"dataType=commerce-products&&connectionId={connection}",
+            order_by="-requested",
+            page_size=2,
+        )
+    )
+    assert sorted(op["id"] for op in newest_first) == sorted(queued)
+    moments = [op["requested"] for op in newest_first]
+    assert moments == sorted(moments, reverse=True)
+    assert {op["id"] for op in hook.list_pull_operations(company)} >= set(queued)
+    with pytest.raises(CodatConfigError, match=r"^company_id:"):
+        next(hook.list_pull_operations(NOT_A_UUID))
+    with pytest.raises(CodatConfigError, match=r"^page_size:"):
+        next(hook.list_pull_operations(company, page_size=0))
+
+
 def test_unknown_pull_operation_is_404(hook: CodatCommerceHook, ids: tuple[str, str]) -> None:
     with pytest.raises(CodatNotFoundError):
         hook.get_pull_operation(ids[0], "00000000-0000-4000-8000-000000000000")

@@ -140,6 +140,30 @@ def test_defaults_and_template_fields() -> None:
     assert isinstance(op.retry_policy, CodatRetryPolicy)
 
 
+def _every_codat_task() -> list[Any]:
+    from airflow_provider_codat.operators.commerce import CodatListOrdersOperator
+    from airflow_provider_codat.sensors.commerce import CodatPayoutSensor
+    from airflow_provider_codat.sensors.platform import CodatDataSyncSensor
+
+    ids = {"company_id": "8a210b68-6988-11ed-a1eb-0242ac120002"}
+    connection = {"connection_id": "51baa045-4836-4317-a42e-3542e991e581"}
+    return [
+        lambda **kw: CodatListOrdersOperator(task_id="t", **ids, **connection, **kw),
+        lambda **kw: CodatRefreshDataOperator(task_id="t", data_types="orders", **ids, **kw),
+        lambda **kw: CodatDataSyncSensor(task_id="t", data_types="orders", **ids, **kw),
+        lambda **kw: CodatPayoutSensor(task_id="t", **ids, **connection, **kw),
+    ]
+
+
+@pytest.mark.parametrize("build", _every_codat_task(), ids=["list", "refresh", "data-sync", "payouts"])
+def test_every_codat_task_has_the_documented_retry_defaults(build: Any) -> None:
+    task = build()
+    assert (task.retries, task.retry_delay, task.retry_exponential_backoff) == (3, timedelta(minutes=1), 2.0)
+    assert isinstance(task.retry_policy, CodatRetryPolicy)
+    own = build(retries=0, retry_delay=timedelta(seconds=5))
+    assert (own.retries, own.retry_delay) == (0, timedelta(seconds=5))
+
+
 # -- queueing -------------------------------------------------------------------------------------
 def test_queues_each_type_and_returns_pull_operation_ids_without_waiting(
     sb: CodatSandbox, ids: tuple[str, str]
@@ -179,6 +203,101 @@ def test_adopts_a_running_refresh_without_waiting(sb: CodatSandbox, ids: tuple[s
     running = hook.refresh_data_type(ids[0], "locations", ids[1])["id"]
     hook.close()
     assert execute(refresh(ids, data_types="locations")) == {"commerce-locations": running}
+
+
+@pytest.mark.parametrize("deferrable", [False, True], ids=["worker", "deferrable"])
+def test_adopts_the_refresh_of_its_own_connection_not_a_later_one_of_another(
+    sb: CodatSandbox, ids: tuple[str, str], deferrable: bool
+) -> None:
+    """The issue's reproduction: X's refresh runs long, Y's (queued later) ends first."""
+    (company, x), (_, y) = sb.connections[:2]
+    hook = CodatCommerceHook()
+    sb.set_faults(sync_seconds=2)
+    own = hook.refresh_data_type(company, "orders", x)["id"]
+    sb.set_faults(sync_seconds=0.2)
+    other = hook.refresh_data_type(company, "orders", y)["id"]
+    started = time.monotonic()
+    result = execute(refresh((company, x), wait_for_completion=True, deferrable=deferrable))
+    assert result == {"commerce-orders": own} and other != own
+    assert hook.get_pull_operation(company, own)["status"] == "Complete"
+    assert time.monotonic() - started >= 1.2  # waited for X, not for Y
+    hook.close()
+
+
+def test_a_failure_of_its_own_connection_fails_the_task_while_another_succeeds(
+    sb: CodatSandbox, ids: tuple[str, str]
+) -> None:
+    (company, x), (_, y) = sb.connections[:2]
+    sb.set_faults(
+        per_connection={
+            x: {"sync_seconds": 0.6, "pull_outcome": {"*": "FetchError"}},
+            y: {"sync_seconds": 0.2, "pull_outcome": {"*": "Complete"}},
+        }
+    )
+    hook = CodatCommerceHook()
+    own = hook.refresh_data_type(company, "payments", x)["id"]
+    hook.refresh_data_type(company, "payments", y)
+    hook.close()
+    with pytest.raises(AirflowException, match="retrying may help") as caught:
+        execute(refresh((company, x), data_types="payments", wait_for_completion=True))
+    assert type(caught.value) is AirflowException
+    assert "commerce-payments: FetchError" in str(caught.value) and own in str(caught.value)
+
+
+@pytest.mark.parametrize(("slow_outcome", "raises"), [("Complete", None), ("FetchError", AirflowException)])
+@pytest.mark.parametrize("deferrable", [False, True], ids=["worker", "deferrable"])
+def test_without_a_connection_id_it_waits_for_every_connection(
+    sb: CodatSandbox,
+    ids: tuple[str, str],
+    deferrable: bool,
+    slow_outcome: str,
+    raises: type[BaseException] | None,
+) -> None:
+    (company, x), (_, y) = sb.connections[:2]
+    sb.set_faults(
+        per_connection={
+            x: {"sync_seconds": 0.1},
+            y: {"sync_seconds": 0.8, "pull_outcome": {"*": slow_outcome}},
+        }
+    )
+    op = CodatRefreshDataOperator(
+        task_id="refresh",
+        company_id=company,
+        data_types="disputes",
+        wait_for_completion=True,
+        poll_interval=0.05,
+        deferrable=deferrable,
+    )
+    started = time.monotonic()
+    if raises is None:
+        assert list(execute(op)) == ["commerce-disputes"]
+        assert time.monotonic() - started >= 0.7  # the slower connection ended too
+        return
+    with pytest.raises(raises, match=f"connection {y}") as caught:
+        execute(op)
+    assert type(caught.value) is raises and "commerce-disputes: FetchError" in str(caught.value)
+
+
+def test_without_a_connection_id_it_adopts_every_running_refresh(
+    sb: CodatSandbox, ids: tuple[str, str]
+) -> None:
+    (company, x), (_, y) = sb.connections[:2]
+    sb.set_faults(per_connection={x: {"sync_seconds": 1.2}, y: {"sync_seconds": 0.2}})
+    hook = CodatCommerceHook()
+    slow = hook.refresh_data_type(company, "customers", x)["id"]
+    fast = hook.refresh_data_type(company, "customers", y)["id"]
+    started = time.monotonic()
+    op = CodatRefreshDataOperator(
+        task_id="refresh",
+        company_id=company,
+        data_types="customers",
+        wait_for_completion=True,
+        poll_interval=0.05,
+    )
+    assert execute(op)["commerce-customers"] in (slow, fast)
+    assert time.monotonic() - started >= 0.9  # the slow one ended too
+    assert hook.get_pull_operation(company, slow)["status"] == "Complete"
+    hook.close()
 
 
 # -- waiting --------------------------------------------------------------------------------------
@@ -263,6 +382,39 @@ def test_a_refresh_still_running_at_the_timeout_is_a_retryable_failure(
         execute(op)
     assert type(caught.value) is AirflowException and "timeout=0.3s" in str(caught.value)
     assert time.monotonic() - started < 0.9
+
+
+def test_a_task_retry_adopts_the_refresh_still_running(
+    sb: CodatSandbox, ids: tuple[str, str], dag_test: Any
+) -> None:
+    """On real Airflow: the first try times out, the default task retries adopt the running refresh."""
+    from airflow.models import TaskInstance
+    from airflow.sdk import DAG
+    from airflow.utils.session import create_session
+
+    sb.set_faults(sync_seconds=8)
+    with DAG(
+        f"codat_refresh_retry_{datetime.now(UTC):%H%M%S%f}", schedule=None, start_date=datetime(2025, 1, 1)
+    ) as dag:
+        refresh(
+            ids,
+            data_types="product_categories",
+            wait_for_completion=True,
+            timeout=4,
+            poll_interval=0.2,
+            retry_delay=timedelta(seconds=1),
+        )
+    run = dag_test(dag)
+    with create_session() as session:
+        ti = session.query(TaskInstance).filter_by(dag_id=dag.dag_id, run_id=run.run_id).one()
+        state, tries, result = str(ti.state), ti.try_number, ti.xcom_pull(task_ids="refresh")
+    ops = [
+        op
+        for op in sb.world.pull_operations.values()
+        if op.data_type == "commerce-productCategories" and op.connection_id == ids[1]
+    ]
+    assert (state, tries) == ("success", 2)
+    assert len(ops) == 1 and result == {"commerce-productCategories": ops[0].id}
 
 
 # -- Codat errors ---------------------------------------------------------------------------------

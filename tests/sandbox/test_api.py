@@ -244,3 +244,15 @@ def test_rendered_pages_are_reused_until_their_data_changes(
     changed = client.get(path, params={"pageSize": 30}).json()
     assert changed != httpx.Response(200, content=first).json()
     assert changed["totalResults"] == 30
+
+
+@pytest.mark.parametrize("page", ["99999999999999999999", "2147483648", "1_0", "\u0661"])
+@pytest.mark.parametrize("path", ["commerce-orders", "/companies"])
+def test_a_page_number_codat_cannot_read_is_a_400_error_message(
+    sandbox: CodatSandbox, client: httpx.Client, page: str, path: str
+) -> None:
+    url = path if path.startswith("/") else data_path(sandbox, path)
+    response = client.get(url, params={"page": page})
+    assert response.headers["content-type"] == "application/json"
+    body = assert_error(response, 400, "page must be a whole number between 1 and 2147483647")
+    assert body["validation"]["errors"][0]["itemId"] == "page"

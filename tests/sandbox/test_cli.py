@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import json
 import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -120,3 +125,82 @@ def test_pytest_fixture_serves(codat_sandbox: CodatSandbox) -> None:
         codat_sandbox.url + "/companies", headers={"Authorization": codat_sandbox.auth_header}
     )
     assert response.json()["results"][0]["id"] == codat_sandbox.company_ids[0]
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """A ``codat-sandbox`` process and its URL; killed if a test leaves it running."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_codat.sandbox", "--port", "0", "--connections", "2"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        yield proc, proc.stdout.readline().split(" on ")[1].split(" ")[0]
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def patch_faults(url: str, body: str) -> httpx.Response:
+    return httpx.patch(url + "/_sandbox/faults", content=body, headers={"Content-Type": "application/json"})
+
+
+def stops_on_sigterm(proc: subprocess.Popen[str], within: float = 5.0) -> float:
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=within + 5) == 0
+    return time.monotonic() - started
+
+
+def test_cli_stops_on_sigterm_after_refusing_settings_that_would_break_it(
+    served: tuple[subprocess.Popen[str], str],
+) -> None:
+    proc, url = served
+    for body in ('{"payout_interval_s": 1e-9}', '{"latency_ms": 1e999}', '{"retry_after_seconds": 1e999}'):
+        assert patch_faults(url, body).status_code == 400
+    auth = {"Authorization": "Basic " + base64.b64encode(b"codat-sandbox").decode()}
+    assert httpx.get(url + "/companies", headers=auth, timeout=5).status_code == 200
+    assert stops_on_sigterm(proc) < 5
+
+
+# The tightest settings the sandbox accepts; one step beyond each is refused.
+TIGHTEST = {
+    "latency_ms": (60_000, 60_001),
+    "payout_interval_s": (0.1, 0.09),
+    "retry_after_seconds": (86_400, 86_401),
+    "sync_seconds": (86_400, 86_401),
+    "mutate_records": (10_000, 10_001),
+}
+
+
+def test_cli_stops_on_sigterm_at_the_tightest_accepted_settings(
+    served: tuple[subprocess.Popen[str], str],
+) -> None:
+    proc, url = served
+    for name, (accepted, beyond) in TIGHTEST.items():
+        assert patch_faults(url, json.dumps({name: beyond})).status_code == 400, name
+        assert patch_faults(url, json.dumps({name: accepted})).status_code == 200, name
+    patch_faults(url, json.dumps({"mutate_every": 1, "rate_limit": {"every": 2}}))
+    auth = {"Authorization": "Basic " + base64.b64encode(b"codat-sandbox").decode()}
+    in_flight = [
+        threading.Thread(target=_get, args=(f"{url}/companies", auth), daemon=True) for _ in range(3)
+    ]
+    for thread in in_flight:
+        thread.start()
+    time.sleep(1)  # payouts are due, requests sleep through their minute of latency
+    assert stops_on_sigterm(proc) < 5
+
+
+def _get(url: str, headers: dict[str, str]) -> None:
+    with contextlib.suppress(httpx.HTTPError):
+        httpx.get(url, headers=headers, timeout=120)
+
+
+@pytest.mark.parametrize("days", ["inf", "nan", "-1", "1e300"])
+def test_cli_refuses_a_history_it_cannot_build(days: str) -> None:
+    args = build_parser().parse_args(["--history-days", days])
+    with pytest.raises(ValueError, match=r"^history_days:"):
+        config_from_args(args)

@@ -10,8 +10,10 @@ from email.utils import parsedate_to_datetime
 
 import httpx
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from airflow_provider_codat.sandbox import CodatSandbox
+from airflow_provider_codat.sandbox import CodatSandbox, FaultConfig
 
 from .conftest import data_path
 
@@ -161,3 +163,76 @@ def test_payouts_through_the_control_endpoint(sandbox: CodatSandbox, client: htt
     for rid in ids:
         record = client.get(data_path(sandbox, f"commerce-transactions/{rid}", which=1)).json()
         assert record["type"] == "Payout"
+
+
+# Bodies as raw JSON text: Python's json reads 1e999 as inf, and NaN as nan.
+BAD_SETTINGS = [
+    ('{"latency_ms": 1e999}', "latency_ms"),
+    ('{"latency_ms": 60001}', "latency_ms"),
+    ('{"retry_after_seconds": 1e999}', "retry_after_seconds"),
+    ('{"retry_after_seconds": 86401}', "retry_after_seconds"),
+    ('{"payout_interval_s": 1e-9}', "payout_interval_s"),
+    ('{"payout_interval_s": Infinity}', "payout_interval_s"),
+    ('{"sync_seconds": 1e999}', "sync_seconds"),
+    ('{"mutate_records": 1000000000000}', "mutate_records"),
+    ('{"server_error": {"burst": 1, "path_contains": 5}}', "server_error"),
+    ('{"pull_outcome": {"*": "Processing"}}', "pull_outcome"),
+    ('{"pull_outcome": {"commerce-orders": "Fetching"}}', "pull_outcome"),
+    ('{"pull_outcome": {"orders": "FetchError"}}', "pull_outcome"),
+]
+
+
+@pytest.mark.parametrize(("body", "named"), BAD_SETTINGS, ids=[b for b, _ in BAD_SETTINGS])
+def test_settings_out_of_range_are_refused_naming_the_field(
+    sandbox: CodatSandbox, client: httpx.Client, body: str, named: str
+) -> None:
+    before = httpx.get(sandbox.url + "/_sandbox/state").json()["faults"]
+    response = httpx.patch(
+        sandbox.url + "/_sandbox/faults", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 400 and response.headers["content-type"] == "application/json"
+    assert response.json()["statusCode"] == 400 and response.json()["error"].startswith(f"{named}")
+    assert httpx.get(sandbox.url + "/_sandbox/state").json()["faults"] == before
+    assert client.get("/companies").status_code == 200
+
+
+def test_per_connection_settings_must_name_a_commerce_connection(sandbox: CodatSandbox) -> None:
+    company = sandbox.world.companies[sandbox.company_ids[0]]
+    accounting = next(c.id for c in company.connections.values() if c.source_type == "Accounting")
+    for bad in (accounting, "00000000-0000-4000-8000-000000000000"):
+        response = httpx.patch(
+            sandbox.url + "/_sandbox/faults", json={"per_connection": {bad: {"sync_seconds": 1}}}
+        )
+        assert response.status_code == 400 and response.json()["error"].startswith(f"per_connection[{bad}]")
+    response = httpx.patch(sandbox.url + "/_sandbox/faults", json={"per_connection": [1]})
+    assert response.status_code == 400 and "per_connection: expected" in response.json()["error"]
+    response = httpx.patch(
+        sandbox.url + "/_sandbox/faults",
+        content=f'{{"per_connection": {{"{sandbox.connection_ids[0]}": {{"sync_seconds": 1e999}}}}}}',
+        headers={"Content-Type": "application/json"},
+    )
+    assert response.status_code == 400 and "sync_seconds" in response.json()["error"]
+
+
+@pytest.mark.parametrize(
+    ("name", "count"), [("payouts", 10**12), ("payouts", True), ("mutate", 10**12), ("mutate", True)]
+)
+def test_control_counts_are_bounded(sandbox: CodatSandbox, name: str, count: object) -> None:
+    response = httpx.post(f"{sandbox.url}/_sandbox/{name}", json={"count": count})
+    assert response.status_code == 400 and "count" in response.json()["error"]
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=20), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@given(name=st.sampled_from(sorted(FaultConfig().to_json())), value=JSON)
+def test_any_json_for_a_setting_is_taken_or_refused_by_name_never_a_crash(name: str, value: object) -> None:
+    faults = FaultConfig()
+    try:
+        faults.update({name: value})
+    except ValueError as exc:
+        assert str(exc).startswith(name) and faults == FaultConfig()

@@ -96,3 +96,69 @@ def test_refresh_input_errors(sandbox: CodatSandbox, client: httpx.Client) -> No
     )
     assert client.get(f"/companies/{company}/data/history/{unknown}").status_code == 404
     assert client.get(f"/companies/{company}/data/queue/commerce-orders").status_code == 405
+
+
+@pytest.mark.parametrize("name", ["orders", "company_info"])
+def test_a_resource_name_is_not_a_data_type(sandbox: CodatSandbox, client: httpx.Client, name: str) -> None:
+    company = sandbox.company_ids[0]
+    response = client.post(f"/companies/{company}/data/queue/{name}")
+    assert response.status_code == 400
+    assert response.json()["validation"]["errors"][0]["itemId"] == "dataType"
+    assert client.get(f"/companies/{company}/data/history", params={"pageSize": 5000}).json()[
+        "totalResults"
+    ] == len([op for op in sandbox.world.pull_operations.values() if op.company_id == company])
+
+
+def test_each_connection_has_its_own_refresh_outcome_and_duration(
+    sandbox: CodatSandbox, client: httpx.Client
+) -> None:
+    (company, x), (_, y) = sandbox.connections[:2]
+    sandbox.set_faults(
+        sync_seconds=5,
+        pull_outcome={"commerce-products": "AuthError"},
+        per_connection={
+            x: {"sync_seconds": 0.2, "pull_outcome": {"*": "FetchError"}},
+            y: {"sync_seconds": 0.4},
+        },
+    )
+    client.post(f"/companies/{company}/data/queue/commerce-orders")
+    client.post(f"/companies/{company}/data/queue/commerce-products", params={"connectionId": y})
+    history = client.get(f"/companies/{company}/data/history", params={"pageSize": 5000}).json()
+    ops = {
+        (op["connectionId"], op["dataType"]): op["id"]
+        for op in history["results"]
+        if op["dataType"] in ("commerce-orders", "commerce-products") and "completed" not in op
+    }
+    assert set(ops) == {(x, "commerce-orders"), (y, "commerce-orders"), (y, "commerce-products")}
+    started = time.monotonic()
+    assert wait_terminal(client, company, ops[x, "commerce-orders"])[-1] == "FetchError"
+    assert wait_terminal(client, company, ops[y, "commerce-orders"])[-1] == "Complete"
+    assert wait_terminal(client, company, ops[y, "commerce-products"])[-1] == "AuthError"
+    assert time.monotonic() - started < 2
+
+
+def test_the_pull_history_is_filtered_and_ordered_like_codat(
+    sandbox: CodatSandbox, client: httpx.Client
+) -> None:
+    (company, x), (_, y) = sandbox.connections[:2]
+    sandbox.set_faults(sync_seconds=0.05)
+    ids = []
+    for connection in (x, y, x):
+        reply = client.post(
+            f"/companies/{company}/data/queue/commerce-taxComponents", params={"connectionId": connection}
+        )
+        ids.append(reply.json()["id"])
+        wait_terminal(client, company, ids[-1])
+    path = f"/companies/{company}/data/history"
+    mine = client.get(
+        path,
+        params={"query": f"dataType=commerce-taxComponents&&connectionId={x}", "orderBy": "-requested"},
+    ).json()
+    assert [op["id"] for op in mine["results"]] == [ids[2], ids[0]] and mine["totalResults"] == 2
+    running = client.get(path, params={"query": "dataType=commerce-taxComponents&&status=Fetching"}).json()
+    assert running["results"] == []
+    unknown = client.get(path, params={"query": "isCompleted=true"})
+    assert unknown.status_code == 400
+    assert (
+        unknown.json()["error"] == "Error parsing query - Could not resolve property isCompleted on Dataset"
+    )

@@ -133,6 +133,7 @@ def test_pull_trigger_waits_calmly_until_complete(sb: CodatSandbox, ids: tuple[s
     assert event["states"][op_id] == {
         "id": op_id,
         "dataType": "commerce-orders",
+        "connectionId": ids[1],
         "status": "Complete",
         "done": True,
         "error": None,

@@ -21,7 +21,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 
-__all__ = ["HALVE_EVERY_S", "AsyncInFlightLimit", "InFlightLimit"]
+__all__ = ["HALVE_EVERY_S", "AsyncInFlightLimit", "InFlightLimit", "PageBudget"]
 
 HALVE_EVERY_S = 1.0
 """Seconds after halving the window during which further 429s do not halve it again."""
@@ -88,18 +88,22 @@ class InFlightLimit(_Window):
 
 
 class AsyncInFlightLimit(_Window):
-    """The window of one pull whose pages are fetched by tasks of one event loop.
+    """The window of one pull, or of every pull of one company, fetched by tasks of one event loop.
 
-    :param maximum: The widest window, the connection's ``max_concurrency``.
+    :param maximum: The widest window: the connection's ``max_concurrency``, or the company's
+        share of Codat's 10 when several pulls share this limit.
+    :param shared: A semaphore every request also holds (a total across companies), taken after
+        the window's slot so that no request waits on it while holding another company's slot.
     """
 
-    def __init__(self, maximum: int) -> None:
+    def __init__(self, maximum: int, shared: asyncio.Semaphore | None = None) -> None:
         super().__init__(maximum)
+        self._shared = shared
         self._waiters: deque[asyncio.Future[None]] = deque()
 
     @asynccontextmanager
     async def slot(self) -> AsyncIterator[None]:
-        """Hold one of the window's slots for the length of one request."""
+        """Hold one of the window's slots (and of ``shared``) for the length of one request."""
         while self.busy >= self.size:
             waiter = asyncio.get_running_loop().create_future()
             self._waiters.append(waiter)
@@ -110,7 +114,11 @@ class AsyncInFlightLimit(_Window):
                     self._waiters.remove(waiter)
         self.busy += 1
         try:
-            yield
+            if self._shared is None:
+                yield
+            else:
+                async with self._shared:
+                    yield
         finally:
             self.busy -= 1
             self._wake()
@@ -131,3 +139,28 @@ class AsyncInFlightLimit(_Window):
         """A request came back without one."""
         self._succeeded()
         self._wake()
+
+
+class PageBudget:
+    """Pages that a group of pulls may hold beyond the one each is waiting on, so memory stays bounded.
+
+    A pull always fetches the next page it needs; it fetches further ahead only with a page taken
+    from the budget, and gives it back when that page is consumed. No pull ever waits on the
+    budget, so none can starve another.
+
+    :param pages: The look-ahead pages the whole group may hold.
+    """
+
+    def __init__(self, pages: int) -> None:
+        self.free = pages
+
+    def take(self) -> bool:
+        """Take one page of look-ahead if any is left."""
+        if self.free > 0:
+            self.free -= 1
+            return True
+        return False
+
+    def give(self) -> None:
+        """Give back a page taken with :meth:`take`."""
+        self.free += 1

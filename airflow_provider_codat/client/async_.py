@@ -16,7 +16,7 @@ from airflow_provider_codat.client._decode import Page, decode_json, decode_page
 from airflow_provider_codat.client._paging import ListPull, ResultSetChanged, last_page, list_params
 from airflow_provider_codat.client._request import build_path, check_response, client_options, transport_error
 from airflow_provider_codat.client._retry import async_retrying
-from airflow_provider_codat.client._throttle import AsyncInFlightLimit
+from airflow_provider_codat.client._throttle import AsyncInFlightLimit, PageBudget
 
 __all__ = ["AsyncCodatClient"]
 
@@ -95,10 +95,19 @@ class AsyncCodatClient:
         query: str | None = None,
         order_by: str | None = None,
         page_size: int | None = None,
+        limit: AsyncInFlightLimit | None = None,
+        budget: PageBudget | None = None,
     ) -> AsyncIterator[Page]:
-        """Yield every page of a list in order; see :meth:`CodatClient.pages`."""
+        """Yield every page of a list in order; see :meth:`CodatClient.pages`.
+
+        :param limit: The window to fetch in, shared by every pull of one company when several
+            run at once (default: one of the connection's ``max_concurrency`` for this pull).
+        :param budget: Look-ahead pages shared with other pulls (default: ``limit.maximum`` pages
+            for this pull alone).
+        """
         size = page_size or self.config.page_size
-        limit = AsyncInFlightLimit(self.config.max_concurrency)
+        limit = limit or AsyncInFlightLimit(self.config.max_concurrency)
+        budget = budget or PageBudget(limit.maximum)
 
         def fetch(number: int) -> Awaitable[Page]:
             return self.page(path, number, size, query, order_by, limit=limit)
@@ -106,7 +115,9 @@ class AsyncCodatClient:
         pull = ListPull(path)
         while True:
             try:
-                async with aclosing(_ordered_pages(fetch, limit)) as pages:
+                async with aclosing(
+                    _ordered_pages(fetch, limit, budget or PageBudget(limit.maximum))
+                ) as pages:
                     async for page in pages:
                         fresh, change = pull.take(page)
                         yield fresh
@@ -118,33 +129,44 @@ class AsyncCodatClient:
 
 
 async def _ordered_pages(
-    fetch: Callable[[int], Awaitable[Page]], limit: AsyncInFlightLimit
+    fetch: Callable[[int], Awaitable[Page]], limit: AsyncInFlightLimit, budget: PageBudget
 ) -> AsyncGenerator[Page]:
-    """Fetch page 1, then the planned rest with up to ``limit.maximum`` tasks, yielding in order.
+    """Fetch page 1, then the planned rest as tasks, yielding in order.
 
-    The tasks take ``limit``'s slots for their requests, so at most ``limit.size`` are on the wire.
+    Beside the page it waits on, a pull runs up to ``limit.maximum - 1`` tasks ahead, each with a
+    page taken from ``budget``. The tasks take ``limit``'s slots for their requests, so
+    at most ``limit.size`` are on the wire.
     """
     first = await fetch(1)
     yield first
     last = last_page(first)
     if last == 1 or not first.records:
         return
-    pending: deque[asyncio.Task[Page]] = deque()
+    pending: deque[tuple[asyncio.Task[Page], bool]] = deque()
     numbers = iter(range(2, last + 1))
     upcoming = next(numbers, None)
 
     def top_up() -> None:
         nonlocal upcoming
         while upcoming is not None and len(pending) < limit.maximum:
-            pending.append(asyncio.ensure_future(fetch(upcoming)))
+            ahead = bool(pending)
+            if ahead and not budget.take():
+                return
+            pending.append((asyncio.ensure_future(fetch(upcoming)), ahead))
             upcoming = next(numbers, None)
 
     try:
         top_up()
         while pending:
-            page = await pending.popleft()
+            task, ahead = pending[0]
+            page = await task
+            pending.popleft()
+            if ahead:
+                budget.give()
             top_up()
             yield page
     finally:
-        for task in pending:
+        for task, ahead in pending:
             task.cancel()
+            if ahead:
+                budget.give()

@@ -22,7 +22,14 @@ from airflow_provider_codat.resources import Resource, get_resource
 if TYPE_CHECKING:
     import httpx
 
-    from airflow_provider_codat.client import AsyncCodatClient, ClientConfig, CodatClient, Page
+    from airflow_provider_codat.client import (
+        AsyncCodatClient,
+        AsyncInFlightLimit,
+        ClientConfig,
+        CodatClient,
+        Page,
+        PageBudget,
+    )
     from airflow_provider_codat.models import CodatModel
 
 __all__ = ["CodatCommerceHook"]
@@ -127,6 +134,8 @@ class CodatCommerceHook(BaseHook):
 
     async def aconfig(self) -> ClientConfig:
         """The connection's settings, read once without blocking the event loop."""
+        if self._async_config is None and "config" in self.__dict__:
+            self._async_config = self.config  # already read in this process
         if self._async_config is None:
             from airflow.providers.common.compat.connection import get_async_connection
 
@@ -308,13 +317,22 @@ class CodatCommerceHook(BaseHook):
         query: str | None = None,
         order_by: str | None = None,
         page_size: int | None = None,
+        limit: AsyncInFlightLimit | None = None,
+        budget: PageBudget | None = None,
     ) -> AsyncIterator[Page]:
-        """Async :meth:`list_pages`: usable in a trigger without blocking the event loop."""
+        """Async :meth:`list_pages`: usable in a trigger without blocking the event loop.
+
+        :param limit: A window shared by every pull of the company running in this event loop,
+            so together they keep within Codat's 10 requests in flight (default: this pull's own).
+        :param budget: Look-ahead pages shared with the other pulls, bounding their memory.
+        """
         row = _listable(resource)
         path = self._list_path(row, company_id, connection_id)
         _check_page_size(page_size)
         client = await self._aclient()
-        async for page in client.pages(path, query=query, order_by=order_by, page_size=page_size):
+        async for page in client.pages(
+            path, query=query, order_by=order_by, page_size=page_size, limit=limit, budget=budget
+        ):
             yield page
 
     async def alist(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -26,6 +27,8 @@ __all__ = [
     "default_retries",
     "is_templated",
     "json_native",
+    "run_id",
+    "run_key",
 ]
 
 
@@ -53,6 +56,19 @@ def json_native(value: Any) -> Any:
     if isinstance(value, list):
         return [json_native(v) for v in value]
     return value
+
+
+def run_id(context: Context) -> str:
+    """The DAG run's id, as manifests record it."""
+    ti = context.get("ti")
+    return str(getattr(ti, "run_id", None) or context.get("run_id") or "")
+
+
+def run_key(task: BaseOperator, context: Context) -> str:
+    """A short key for one task instance of one run (mapped tasks apart), for temporary file names."""
+    ti = context.get("ti")
+    parts = (task.dag_id, task.task_id, getattr(ti, "run_id", ""), str(getattr(ti, "map_index", -1)))
+    return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:12]
 
 
 def context_moment(context: Context, key: str) -> datetime | None:

@@ -20,9 +20,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-__all__ = ["Window", "combine_queries", "parse_moment", "resolve_window"]
+__all__ = ["DEFAULT_OVERLAP", "Window", "combine_queries", "parse_moment", "resolve_window"]
 
 CURSOR = "modifiedDate"
+DEFAULT_OVERLAP = timedelta(minutes=5)
+"""How far before the interval's start a run's window opens, by default."""
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,8 @@ Failures map onto Airflow as :mod:`airflow_provider_codat.airflow_errors` docume
 
 from __future__ import annotations
 
-import hashlib
+import logging
+from collections import Counter
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -25,8 +26,17 @@ from airflow_provider_codat.operators._base import (
     context_moment,
     is_templated,
     json_native,
+    run_id,
+    run_key,
 )
-from airflow_provider_codat.operators._window import Window, combine_queries, parse_moment, resolve_window
+from airflow_provider_codat.operators._window import (
+    DEFAULT_OVERLAP,
+    Window,
+    combine_queries,
+    parse_moment,
+    resolve_window,
+)
+from airflow_provider_codat.operators.extract import CodatExtractOperator
 from airflow_provider_codat.output import FORMATS
 from airflow_provider_codat.resources import Resource, get_resource, listable_resources
 
@@ -36,6 +46,8 @@ if TYPE_CHECKING:
     from airflow_provider_codat.client import Page
 
 __all__ = [
+    "DEFAULT_BATCH_SIZE",
+    "CodatExtractOperator",
     "CodatGetCompanyInfoOperator",
     "CodatGetRecordOperator",
     "CodatListConnectionsOperator",
@@ -43,8 +55,10 @@ __all__ = [
     "list_commerce_connections",
 ]
 
-DEFAULT_OVERLAP = timedelta(minutes=5)
+log = logging.getLogger(__name__)
 DEFAULT_XCOM_MAX_BYTES = 1_048_576
+DEFAULT_BATCH_SIZE = 50
+"""Connections per batch for ``CodatExtractOperator``: 10,000 connections make 200 mapped tasks."""
 _MAX_PAGE_SIZE = 5000
 
 
@@ -238,21 +252,20 @@ class CodatListOperator(CodatOperatorBase):
 
         if self.output_path is None:
             return collect_for_xcom(pages, max_bytes=self.xcom_max_bytes)
-        manifest = write_files(
+        return write_files(
             pages,
             output=self.output_path,
             fmt=self.format,
             resource=self.resource,
             part_records=self.part_records,
-            run_key=self._run_key(context),
+            run_key=run_key(self, context),
+            about={
+                "company_id": self.company_id,
+                "connection_id": self.connection_id,
+                "window": window.to_json(),
+                "run_id": run_id(context),
+            },
         )
-        manifest.update(company_id=self.company_id, connection_id=self.connection_id, window=window.to_json())
-        return manifest
-
-    def _run_key(self, context: Context) -> str:
-        ti = context.get("ti")
-        parts = (self.dag_id, self.task_id, getattr(ti, "run_id", ""), str(getattr(ti, "map_index", -1)))
-        return hashlib.sha1("|".join(map(str, parts)).encode()).hexdigest()[:12]
 
     def on_mapped_error(self, error: Exception) -> None:
         """With ``deferrable=True``, wait out a long ``Retry-After`` in the triggerer."""
@@ -345,24 +358,71 @@ def list_commerce_connections(
     *,
     statuses: Sequence[str] = ("Linked",),
     platforms: Sequence[str] = (),
-) -> list[dict[str, str]]:
-    """List commerce connections as ``[{"company_id": ..., "connection_id": ...}]`` for ``expand_kwargs``.
+    batch_size: int | None = None,
+) -> list[Any]:
+    """List commerce connections as ``[{"company_id": ..., "connection_id": ...}]`` to fan out over.
 
     :param codat_conn_id: The ``codat`` Airflow connection.
     :param statuses: Connection statuses to keep (default Linked only).
     :param platforms: Platform names to keep, case-insensitive (default all), e.g. ``["Shopify"]``.
+    :param batch_size: None for one dict per connection (for ``expand_kwargs`` of a per-resource
+        operator); a number for lists of up to that many connections (for
+        ``CodatExtractOperator.partial(...).expand(connections=...)``), a company's connections
+        kept in one batch where they fit. :data:`DEFAULT_BATCH_SIZE` maps 10,000 connections
+        to 200 tasks, far below Airflow's ``max_map_length`` of 1,024.
     """
     from airflow_provider_codat.hooks.commerce import CodatCommerceHook
 
+    if batch_size is not None and (
+        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+    ):
+        raise ValueError(f"batch_size: must be a whole number of at least 1, got {batch_size!r}")
     wanted = {p.casefold() for p in platforms}
-    return [
-        {"company_id": company["id"], "connection_id": conn["id"]}
-        for company in CodatCommerceHook(codat_conn_id=codat_conn_id).list_companies()
-        for conn in company.get("dataConnections") or []
-        if conn.get("sourceType") == "Commerce"
-        and conn.get("status") in statuses
-        and (not wanted or str(conn.get("platformName", "")).casefold() in wanted)
-    ]
+    skipped: Counter[str] = Counter()
+    companies: list[list[dict[str, str]]] = []
+    for company in CodatCommerceHook(codat_conn_id=codat_conn_id).list_companies():
+        kept = []
+        for conn in company.get("dataConnections") or []:
+            if conn.get("sourceType") != "Commerce":
+                skipped["not a commerce connection"] += 1
+            elif conn.get("status") not in statuses:
+                skipped[f"status {conn.get('status')}"] += 1
+            elif wanted and str(conn.get("platformName", "")).casefold() not in wanted:
+                skipped[f"platform {conn.get('platformName')}"] += 1
+            else:
+                kept.append({"company_id": company["id"], "connection_id": conn["id"]})
+        companies.append(kept)
+    found = sum(len(kept) for kept in companies)
+    reasons = ", ".join(f"{count} for {reason}" for reason, count in sorted(skipped.items())) or "none"
+    log.info(
+        "Codat: %d commerce connections to pull from %d companies; skipped %d (%s)",
+        found,
+        len(companies),
+        sum(skipped.values()),
+        reasons,
+    )
+    if batch_size is None:
+        return [conn for kept in companies for conn in kept]
+    return _batches(companies, batch_size)
+
+
+def _batches(companies: list[list[dict[str, str]]], size: int) -> list[list[dict[str, str]]]:
+    """Pack each company's connections into batches of up to ``size``, not splitting a company that fits."""
+    batches: list[list[dict[str, str]]] = []
+    current: list[dict[str, str]] = []
+    for kept in companies:
+        if current and len(current) + len(kept) > size:
+            batches.append(current)
+            current = []
+        for start in range(0, len(kept), size):
+            chunk = kept[start : start + size]
+            if len(current) + len(chunk) > size:
+                batches.append(current)
+                current = []
+            current.extend(chunk)
+    if current:
+        batches.append(current)
+    return batches
 
 
 class CodatListConnectionsOperator(CodatOperatorBase):
@@ -370,19 +430,34 @@ class CodatListConnectionsOperator(CodatOperatorBase):
 
     :param statuses: Connection statuses to keep (default Linked only).
     :param platforms: Platform names to keep (default all).
+    :param batch_size: None for one dict per connection, or the size of the batches to push
+        (see :func:`list_commerce_connections`).
     """
 
     template_fields: Sequence[str] = ("platforms",)
 
     def __init__(
-        self, *, statuses: Sequence[str] = ("Linked",), platforms: Sequence[str] = (), **kwargs: Any
+        self,
+        *,
+        statuses: Sequence[str] = ("Linked",),
+        platforms: Sequence[str] = (),
+        batch_size: int | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.statuses, self.platforms = list(statuses), list(platforms)
+        if batch_size is not None and (
+            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
+        ):
+            raise ValueError(f"batch_size: must be a whole number of at least 1, got {batch_size!r}")
+        self.batch_size = batch_size
 
-    def execute(self, context: Context) -> list[dict[str, str]]:
+    def execute(self, context: Context) -> list[Any]:
         """List the connections."""
         with self.codat_errors():
             return list_commerce_connections(
-                self.codat_conn_id, statuses=self.statuses, platforms=self.platforms
+                self.codat_conn_id,
+                statuses=self.statuses,
+                platforms=self.platforms,
+                batch_size=self.batch_size,
             )

@@ -31,7 +31,7 @@ import json
 import logging
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -63,6 +63,7 @@ def write_files(
     resource: str,
     part_records: int = 1_000_000,
     run_key: str,
+    about: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write every record of ``pages`` to part files under ``output``, then a manifest; return it.
 
@@ -80,8 +81,11 @@ def write_files(
     :param part_records: Start a new part file after this many records.
     :param run_key: Identifies this run (say, the DAG run id) in temporary names; a retry with the
         same key also clears temporary files a killed earlier try left behind.
+    :param about: JSON fields to add to the manifest, such as the company, the connection, the
+        window and the run (the operators write them, and a retry reads them back).
     :returns: The manifest: ``format``, ``resource``, ``records``, ``bytes`` (of all parts),
-        ``uris``, ``parts`` (each ``uri``, ``records``, ``bytes``) and ``manifest_uri``.
+        ``uris``, ``parts`` (each ``uri``, ``records``, ``bytes``) and ``manifest_uri``, then
+        the ``about`` fields.
     :raises CodatConfigError: If an argument is invalid (also a :class:`ValueError`), including an
         ``output`` that holds a NUL byte or is, or is under, an existing local file. Arguments are
         checked, and a local directory created, before the first page is read: a bad ``output``
@@ -90,7 +94,7 @@ def write_files(
     _check(fmt, resource, part_records, run_key)
     store = _Store.at(output)
     schema = _schema_for(resource) if fmt == "parquet" else None
-    batch = _Batch(store, fmt, resource, _token(run_key), schema)
+    batch = _Batch(store, fmt, resource, _token(run_key), schema, dict(about or {}))
     batch.clear_leftovers()
     try:
         for page in pages:
@@ -188,6 +192,7 @@ class _Batch:
     resource: str
     token: str
     schema: Any
+    about: dict[str, Any]
     parts: list[_Part] = field(default_factory=list)
     temps: list[str] = field(default_factory=list)
     writer: PartWriter | None = None
@@ -270,6 +275,7 @@ class _Batch:
             "uris": [p["uri"] for p in parts],
             "parts": parts,
             "manifest_uri": self.store.uri(MANIFEST_NAME),
+            **self.about,
         }
 
     def abort(self) -> None:

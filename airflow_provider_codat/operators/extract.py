@@ -1,0 +1,555 @@
+"""``CodatExtractOperator``: several resources of a batch of connections in one task.
+
+One task, one event loop, one async client. Every pull of one company shares one window of
+that company's requests (at most ``max_in_flight_per_company``, Codat allowing 10), so the
+pulls of one batch never crowd each other into 429s; ``max_in_flight`` bounds the requests
+across companies, and with them the pages held in memory.
+
+Each (connection, resource) pair lands as the list operators land one: parts and a
+``_manifest.json`` in ``{output}/{resource}/company={company_id}/connection={connection_id}/``.
+The manifest records the run and the window, so a retry of the task (on any worker) skips the
+pairs that already landed and pulls only the rest. ``{output}/_summary.json`` (for a mapped task,
+``_summary-{map_index}.json``) lists every pair's outcome; the task returns only totals.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
+
+from airflow.providers.common.compat.sdk import conf
+
+from airflow_provider_codat.operators._base import (
+    CodatOperatorBase,
+    context_moment,
+    is_templated,
+    run_id,
+    run_key,
+)
+from airflow_provider_codat.operators._window import (
+    DEFAULT_OVERLAP,
+    Window,
+    parse_moment,
+    resolve_window,
+)
+from airflow_provider_codat.output import FORMATS, MANIFEST_NAME
+from airflow_provider_codat.resources import get_resource, listable_resources
+
+if TYPE_CHECKING:
+    from airflow.sdk import Context, ObjectStoragePath
+
+    from airflow_provider_codat.client import Page
+    from airflow_provider_codat.exceptions import CodatError
+    from airflow_provider_codat.hooks.commerce import CodatCommerceHook
+
+__all__ = ["CodatExtractOperator"]
+
+OnConnectionError = Literal["fail", "skip"]
+OUTCOMES = ("done", "landed_before", "skipped", "failed", "not_started")
+"""How a pair ended: landed now, landed by an earlier try, skipped, failed, or left for a retry."""
+MAX_FAILURES_RETURNED = 20
+"""Failures listed in the return value (``_summary.json`` lists them all)."""
+CODAT_COMPANY_LIMIT = 10
+"""Codat's limit of requests in flight per company."""
+
+
+@dataclass
+class _Pair:
+    """One (connection, resource) to land, and how it ended."""
+
+    company_id: str
+    connection_id: str
+    resource: str
+    outcome: str = "not_started"  # one of OUTCOMES
+    records: int = 0
+    error: str | None = None
+    retryable: bool = False
+    manifest_uri: str | None = None
+
+    def landed(self, outcome: str, manifest: dict[str, Any]) -> None:
+        self.outcome, self.records, self.manifest_uri = outcome, manifest["records"], manifest["manifest_uri"]
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "company_id": self.company_id,
+            "connection_id": self.connection_id,
+            "resource": self.resource,
+            "outcome": self.outcome,
+            "records": self.records,
+            "error": self.error,
+            "manifest_uri": self.manifest_uri,
+        }
+
+
+@dataclass
+class _Run:
+    """What one execution shares between its pulls."""
+
+    hook: CodatCommerceHook
+    window: Window
+    max_wait: float
+    run_id: str
+    run_key: str
+    company_limits: dict[str, Any]
+    budget: Any
+    starting: asyncio.Semaphore
+    writers: ThreadPoolExecutor
+    retry_at: datetime | None = None
+    fatal: BaseException | None = None
+    pairs: list[_Pair] = field(default_factory=list)
+
+    @property
+    def stopping(self) -> bool:
+        """A daily quota or a fatal error: no new pair starts."""
+        return self.retry_at is not None or self.fatal is not None
+
+
+class CodatExtractOperator(CodatOperatorBase):
+    """Pull several Commerce resources for a batch of connections into object storage, in one task.
+
+    :param connections: ``[{"company_id": ..., "connection_id": ...}, ...]``, e.g. one batch of
+        :func:`~airflow_provider_codat.operators.commerce.list_commerce_connections`
+        ``(batch_size=...)``. (templated; an XComArg works)
+    :param output: The directory (URI or ``ObjectStoragePath``) to land under; each pair lands in
+        ``{output}/{resource}/company={company_id}/connection={connection_id}/``. (templated)
+    :param resource_names: Registry names to pull (default: every listable resource); not
+        ``resources``, which is every Airflow operator's own argument (CPU and memory). (templated)
+    :param format: ``jsonl``, ``jsonl.gz`` or ``parquet``.
+    :param full_refresh: Pull everything, ignoring the run's data interval.
+    :param modified_since: Lower bound on ``modifiedDate``, overriding the interval. (templated)
+    :param modified_until: Upper bound (exclusive) on ``modifiedDate``. (templated)
+    :param overlap: How far before the interval's start the window opens (default 5 minutes).
+    :param page_size: Records per page, 1 to 5000 (default: the connection's).
+    :param max_in_flight_per_company: Requests in flight per company, across its connections
+        and resources (1 to 10, Codat's limit).
+    :param max_in_flight: Requests in flight in all; it also bounds the pairs pulled at once.
+    :param on_connection_error: ``fail`` (finish every other pair, then fail naming the pairs that
+        failed) or ``skip`` (record them in the summary and succeed).
+    :param deferrable: Wait out a daily-quota ``Retry-After`` in the triggerer instead of a task retry.
+    :param codat_conn_id: The ``codat`` Airflow connection.
+    """
+
+    template_fields: Sequence[str] = (
+        "connections",
+        "output_path",
+        "resource_names",
+        "modified_since",
+        "modified_until",
+    )
+
+    def __init__(
+        self,
+        *,
+        connections: Any,
+        output: str | ObjectStoragePath,
+        resource_names: Sequence[str] | None = None,
+        format: str = "jsonl",
+        full_refresh: bool = False,
+        modified_since: datetime | str | None = None,
+        modified_until: datetime | str | None = None,
+        overlap: timedelta = DEFAULT_OVERLAP,
+        page_size: int | None = None,
+        max_in_flight_per_company: int = CODAT_COMPANY_LIMIT,
+        max_in_flight: int = 20,
+        on_connection_error: OnConnectionError = "fail",
+        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault(
+            "map_index_template",
+            "{{ task.connections | length }} connections from {{ (task.connections | first).company_id }}",
+        )
+        super().__init__(**kwargs)
+        self.connections = connections
+        self.output_path = output  # ``output`` itself is BaseOperator's XComArg property
+        self.resource_names = list(resource_names) if resource_names is not None else None
+        self.format = format
+        self.full_refresh = full_refresh
+        self.modified_since = modified_since
+        self.modified_until = modified_until
+        self.overlap = overlap
+        self.page_size = page_size
+        self.max_in_flight_per_company = max_in_flight_per_company
+        self.max_in_flight = max_in_flight
+        self.on_connection_error = on_connection_error
+        self.deferrable = deferrable
+        self._check_arguments()
+
+    # -- arguments --------------------------------------------------------------------------------
+    def _check_arguments(self) -> None:
+        from airflow.sdk import Asset
+
+        if self.format not in FORMATS:
+            raise ValueError(f"format: expected one of {', '.join(FORMATS)}, got {self.format!r}")
+        if self.output_path is None or (isinstance(self.output_path, str) and not self.output_path.strip()):
+            raise ValueError("output: required, a directory URI or ObjectStoragePath")
+        _check_whole(self.max_in_flight_per_company, "max_in_flight_per_company", 1, CODAT_COMPANY_LIMIT)
+        _check_whole(self.max_in_flight, "max_in_flight", 1, 1000)
+        if self.page_size is not None:
+            _check_whole(self.page_size, "page_size", 1, 5000)
+        if self.on_connection_error not in ("fail", "skip"):
+            raise ValueError(f"on_connection_error: expected fail or skip, got {self.on_connection_error!r}")
+        if not isinstance(self.overlap, timedelta) or self.overlap < timedelta(0):
+            raise ValueError(f"overlap: must be a timedelta of at least 0, got {self.overlap!r}")
+        bounds = (self.modified_since, self.modified_until)
+        if self.full_refresh and any(b is not None for b in bounds):
+            raise ValueError("full_refresh: cannot be combined with modified_since or modified_until")
+        for name, value in zip(("modified_since", "modified_until"), bounds, strict=True):
+            if not is_templated(value):
+                parse_moment(value, name)
+        if self.resource_names is not None and not any(is_templated(r) for r in self.resource_names):
+            self.resource_names = _resource_names(self.resource_names)
+        if not is_templated(self.connections):
+            _connection_pairs(self.connections)
+        if isinstance(self.output_path, str) and not is_templated(self.output_path):
+            self.outlets = [*self.outlets, Asset(self.output_path)]
+
+    # -- running ----------------------------------------------------------------------------------
+    def execute(self, context: Context) -> dict[str, Any]:
+        """Land every (connection, resource) pair not landed yet for this run; return the totals."""
+        from airflow.sdk.exceptions import AirflowFailException
+
+        try:
+            connections = _connection_pairs(self.connections)
+            names = _resource_names(self.resource_names) if self.resource_names is not None else None
+            window = self._window(context)
+        except ValueError as exc:
+            raise AirflowFailException(str(exc)) from None
+        names = names or [r.name for r in listable_resources()]
+        with self.codat_errors():
+            max_wait = self.hook.config.retry.max_wait  # read the connection (a bad one fails here)
+        self.log.info(
+            "Codat extract: %d resources of %d connections, modified %s",
+            len(names),
+            len(connections),
+            _describe(window),
+        )
+        run = self._run_all(context, connections, names, window, max_wait)
+        summary = self._summarise(run, context)
+        self._raise_for(run, summary)
+        return summary
+
+    def _window(self, context: Context) -> Window:
+        return resolve_window(
+            full_refresh=self.full_refresh,
+            modified_since=parse_moment(self.modified_since, "modified_since"),
+            modified_until=parse_moment(self.modified_until, "modified_until"),
+            overlap=self.overlap,
+            interval_start=context_moment(context, "data_interval_start"),
+            interval_end=context_moment(context, "data_interval_end"),
+            previous_end=context_moment(context, "prev_data_interval_end_success"),
+            now=datetime.now(UTC),
+        )
+
+    def _run_all(
+        self,
+        context: Context,
+        connections: list[dict[str, str]],
+        names: list[str],
+        window: Window,
+        max_wait: float,
+    ) -> _Run:
+        from airflow_provider_codat.client import AsyncInFlightLimit, PageBudget
+
+        pairs = [_Pair(c["company_id"], c["connection_id"], name) for c in connections for name in names]
+
+        async def main() -> _Run:
+            total = asyncio.Semaphore(self.max_in_flight)
+            limits = {
+                company: AsyncInFlightLimit(self.max_in_flight_per_company, shared=total)
+                for company in {p.company_id for p in pairs}
+            }
+            with ThreadPoolExecutor(self.max_in_flight, thread_name_prefix="codat-extract") as writers:
+                run = _Run(
+                    hook=self.hook,
+                    window=window,
+                    max_wait=max_wait,
+                    run_id=run_id(context),
+                    run_key=run_key(self, context),
+                    company_limits=limits,
+                    budget=PageBudget(2 * self.max_in_flight),
+                    starting=asyncio.Semaphore(self.max_in_flight),
+                    writers=writers,
+                    pairs=pairs,
+                )
+                try:
+                    await asyncio.gather(*(self._land(run, pair) for pair in pairs))
+                finally:
+                    await self.hook.aclose()
+            return run
+
+        return asyncio.run(main())
+
+    async def _land(self, run: _Run, pair: _Pair) -> None:
+        from airflow_provider_codat.exceptions import CodatAuthenticationError, CodatError
+
+        async with run.starting:
+            if run.stopping:
+                return
+            directory = self._directory(pair)
+            loop = asyncio.get_running_loop()
+            landed = await loop.run_in_executor(run.writers, _landed_before, directory, run, self.format)
+            if landed is not None:
+                pair.outcome, pair.records, pair.manifest_uri = (
+                    "landed_before",
+                    landed["records"],
+                    landed["manifest_uri"],
+                )
+                return
+            try:
+                manifest = await self._pull(run, pair, directory)
+            except CodatAuthenticationError as exc:  # the key itself: every other pair fails the same way
+                run.fatal = exc
+                pair.outcome, pair.error = "failed", f"{type(exc).__name__}: {exc}"
+                return
+            except CodatError as exc:
+                self._record_failure(run, pair, exc)
+                return
+            pair.outcome, pair.records, pair.manifest_uri = (
+                "done",
+                manifest["records"],
+                manifest["manifest_uri"],
+            )
+
+    async def _pull(self, run: _Run, pair: _Pair, directory: str) -> dict[str, Any]:
+        from airflow_provider_codat.operators._window import combine_queries
+        from airflow_provider_codat.output import write_files
+
+        pages = run.hook.alist_pages(
+            pair.resource,
+            pair.company_id,
+            pair.connection_id,
+            query=combine_queries(None, run.window.query()),
+            page_size=self.page_size,
+            limit=run.company_limits[pair.company_id],
+            budget=run.budget,
+        )
+        loop = asyncio.get_running_loop()
+
+        def land() -> dict[str, Any]:
+            return write_files(
+                _blocking(pages, loop),
+                output=directory,
+                fmt=self.format,
+                resource=pair.resource,
+                run_key=run.run_key,
+                about={
+                    "company_id": pair.company_id,
+                    "connection_id": pair.connection_id,
+                    "window": run.window.to_json(),
+                    "run_id": run.run_id,
+                },
+            )
+
+        return await loop.run_in_executor(run.writers, land)
+
+    def _record_failure(self, run: _Run, pair: _Pair, error: CodatError) -> None:
+        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+        from airflow_provider_codat.airflow_errors import CodatRetryLater, to_airflow
+
+        outcome = to_airflow(error, on_not_synced=self.on_not_synced, max_wait=run.max_wait)
+        if isinstance(outcome, CodatRetryLater):
+            run.retry_at = outcome.retry_at if run.retry_at is None else max(run.retry_at, outcome.retry_at)
+            return  # not started, for the retry
+        if isinstance(outcome, AirflowSkipException):
+            pair.outcome, pair.error = "skipped", str(outcome)
+            return
+        pair.outcome, pair.error = "failed", str(outcome)
+        pair.retryable = not isinstance(outcome, AirflowFailException)
+        self.log.warning(
+            "Codat extract: %s of connection %s failed: %s", pair.resource, pair.connection_id, outcome
+        )
+
+    def _directory(self, pair: _Pair) -> str:
+        base = str(self.output_path).rstrip("/")
+        return f"{base}/{pair.resource}/company={pair.company_id}/connection={pair.connection_id}"
+
+    # -- the outcome ------------------------------------------------------------------------------
+    def _summarise(self, run: _Run, context: Context) -> dict[str, Any]:
+        outcomes = Counter(p.outcome for p in run.pairs)
+        records: Counter[str] = Counter()
+        for pair in run.pairs:
+            records[pair.resource] += pair.records
+        failures = [p.to_json() for p in run.pairs if p.outcome == "failed"]
+        ti = context.get("ti")
+        map_index = getattr(ti, "map_index", -1)
+        name = "_summary.json" if map_index is None or map_index < 0 else f"_summary-{map_index:05d}.json"
+        summary_uri = _write_summary(
+            str(self.output_path).rstrip("/"),
+            name,
+            {
+                "run_id": run.run_id,
+                "window": run.window.to_json(),
+                "format": self.format,
+                "retry_at": run.retry_at.isoformat() if run.retry_at else None,
+                "pairs": [p.to_json() for p in run.pairs],
+            },
+        )
+        result = {
+            "window": run.window.to_json(),
+            "records": dict(records),
+            "pairs": {
+                k: outcomes.get(k, 0) for k in ("done", "landed_before", "skipped", "failed", "not_started")
+            },
+            "failures": failures[:MAX_FAILURES_RETURNED],
+            "summary_uri": summary_uri,
+        }
+        counts = [outcomes.get(k, 0) for k in OUTCOMES]
+        self.log.info(
+            "Codat extract: %d pairs landed now, %d landed before, %d skipped, %d failed, %d not started; "
+            "summary at %s",
+            *counts,
+            summary_uri,
+        )
+        return result
+
+    def _raise_for(self, run: _Run, summary: dict[str, Any]) -> None:
+        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+
+        from airflow_provider_codat.airflow_errors import to_airflow
+        from airflow_provider_codat.exceptions import CodatError
+
+        if isinstance(run.fatal, CodatError):
+            raise to_airflow(run.fatal) from None
+        if run.retry_at is not None:
+            from airflow_provider_codat.airflow_errors import CodatRetryLater
+
+            error = CodatRetryLater(
+                f"Codat's daily quota is spent; {summary['pairs']['not_started']} pairs left for the "
+                f"retry at {run.retry_at:%Y-%m-%dT%H:%M:%SZ}",
+                run.retry_at,
+            )
+            self.on_mapped_error(error)
+            raise error
+        failed = [p for p in run.pairs if p.outcome == "failed"]
+        if failed and self.on_connection_error == "fail":
+            named = "; ".join(
+                f"{p.resource} of {p.company_id}/{p.connection_id}: {p.error}"
+                for p in failed[:MAX_FAILURES_RETURNED]
+            )
+            more = (
+                f" (and {len(failed) - MAX_FAILURES_RETURNED} more)"
+                if len(failed) > MAX_FAILURES_RETURNED
+                else ""
+            )
+            message = f"Codat extract: {len(failed)} of {len(run.pairs)} pairs failed: {named}{more}"
+            if any(p.retryable for p in failed):
+                raise AirflowException(message + "; a retry pulls only the pairs not landed")
+            raise AirflowFailException(message)
+
+    def on_mapped_error(self, error: Exception) -> None:
+        """With ``deferrable=True``, wait out a daily quota in the triggerer."""
+        from airflow_provider_codat.airflow_errors import CodatRetryLater
+
+        if self.deferrable and isinstance(error, CodatRetryLater):
+            from airflow.providers.standard.triggers.temporal import DateTimeTrigger
+
+            self.log.warning("Codat asks to come back at %s; deferring until then", error.retry_at)
+            self.defer(trigger=DateTimeTrigger(error.retry_at), method_name="execute_complete")
+
+    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
+        """Resume after a deferred quota wait: the pairs that landed are skipped."""
+        return self.execute(context)
+
+
+# -- helpers -------------------------------------------------------------------------------------
+def _check_whole(value: object, name: str, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise ValueError(f"{name}: must be a whole number from {low} to {high}, got {value!r}")
+
+
+def _resource_names(resources: Sequence[object]) -> list[str]:
+    if isinstance(resources, str) or not isinstance(resources, Sequence) or not resources:
+        raise ValueError(f"resource_names: expected a non-empty list of resource names, got {resources!r}")
+    names: list[str] = []
+    for item in resources:
+        try:
+            row = get_resource(item)  # type: ignore[arg-type]
+        except ValueError:
+            raise ValueError(f"resource_names: unknown resource {item!r}") from None
+        if not row.listable:
+            raise ValueError(f"resource_names: {row.name!r} has no list operation")
+        if row.name not in names:
+            names.append(row.name)
+    return names
+
+
+def _connection_pairs(connections: object) -> list[dict[str, str]]:
+    from airflow_provider_codat.hooks.commerce import check_uuid
+
+    if isinstance(connections, str) or not isinstance(connections, Sequence):
+        raise ValueError(
+            "connections: expected a list of {'company_id': ..., 'connection_id': ...}, "
+            f"got {type(connections).__name__}"
+        )
+    pairs = []
+    for index, item in enumerate(connections):
+        if not isinstance(item, dict) or "company_id" not in item or "connection_id" not in item:
+            raise ValueError(f"connections[{index}]: expected company_id and connection_id, got {item!r}")
+        pairs.append(
+            {
+                "company_id": check_uuid(item["company_id"], f"connections[{index}].company_id"),
+                "connection_id": check_uuid(item["connection_id"], f"connections[{index}].connection_id"),
+            }
+        )
+    return pairs
+
+
+def _describe(window: Window) -> str:
+    since = window.since.isoformat() if window.since else "the beginning"
+    until = window.until.isoformat() if window.until else "now"
+    return f"from {since} to {until}"
+
+
+def _blocking(pages: AsyncIterator[Page], loop: asyncio.AbstractEventLoop) -> Iterator[Page]:
+    """Consume an async iterator of pages from a worker thread, fetching on ``loop``."""
+    try:
+        while True:
+            try:
+                yield asyncio.run_coroutine_threadsafe(_next(pages), loop).result()
+            except StopAsyncIteration:
+                return
+    finally:
+        aclose = getattr(pages, "aclose", None)
+        if aclose is not None:
+            asyncio.run_coroutine_threadsafe(aclose(), loop).result()
+
+
+async def _next(pages: AsyncIterator[Page]) -> Page:
+    return await anext(pages)
+
+
+def _landed_before(directory: str, run: _Run, fmt: str) -> dict[str, Any] | None:
+    """The manifest of this pair if this run already landed it for the same window and format."""
+    from airflow.sdk import ObjectStoragePath
+
+    path = ObjectStoragePath(directory if "://" in directory else f"file://{directory}") / MANIFEST_NAME
+    try:
+        manifest: dict[str, Any] = json.loads(path.read_text())
+    except (FileNotFoundError, ValueError):
+        return None
+    same = (
+        manifest.get("run_id") == run.run_id
+        and manifest.get("window") == run.window.to_json()
+        and manifest.get("format") == fmt
+    )
+    return manifest if same else None
+
+
+def _write_summary(base: str, name: str, content: dict[str, Any]) -> str:
+    from airflow.sdk import ObjectStoragePath
+
+    directory = ObjectStoragePath(base if "://" in base else f"file://{base}")
+    if (directory.protocol or "file") in ("file", "local"):
+        directory.mkdir(parents=True, exist_ok=True)
+    temp, final = directory / f".tmp-{name}", directory / name
+    temp.write_text(json.dumps(content, indent=2) + "\n")
+    temp.rename(final)
+    return str(final)

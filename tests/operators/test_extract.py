@@ -1,0 +1,201 @@
+"""CodatExtractOperator: connections x resources in one task, exact, resumable, within Codat's limits."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from airflow_provider_codat.operators.commerce import CodatExtractOperator, CodatListConnectionsOperator
+from airflow_provider_codat.resources import listable_resources
+from airflow_provider_codat.sandbox import CodatSandbox
+from airflow_provider_codat.sandbox.config import FaultConfig
+
+ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
+FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10, "max_attempts": 2}
+RESOURCES = [r.name for r in listable_resources()]
+
+
+@pytest.fixture(scope="module")
+def fleet() -> Iterator[CodatSandbox]:
+    """Three companies of two commerce connections, 30 records of every resource, latency per request."""
+    with CodatSandbox(
+        companies=3,
+        connections=2,
+        records=30,
+        anchor=ANCHOR,
+        history_days=4,
+        faults=FaultConfig(latency_ms=20, daily_quota=10**9),
+    ) as sb:
+        yield sb
+
+
+@pytest.fixture
+def codat(fleet: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[CodatSandbox]:
+    conn = {"conn_type": "codat", "host": fleet.url, "password": fleet.api_key, "extra": FAST}
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", json.dumps(conn))
+    yield fleet
+    fleet.set_faults(**{**FaultConfig(latency_ms=20, daily_quota=10**9).to_json()})
+
+
+def counters(sb: CodatSandbox) -> dict[str, Any]:
+    return dict(httpx.get(f"{sb.url}/_sandbox/state").json()["counters"])
+
+
+def truth(sb: CodatSandbox, company: str, connection: str, resource: str) -> set[str]:
+    row = next(r for r in listable_resources() if r.name == resource)
+    response = httpx.get(
+        f"{sb.url}/companies/{company}/connections/{connection}/data/{row.path}",
+        params={"pageSize": 5000},
+        headers={"Authorization": sb.auth_header},
+    )
+    return {r["id"] for r in response.json()["results"]}
+
+
+def landed_ids(directory: Path) -> set[str]:
+    manifest = json.loads((directory / "_manifest.json").read_text())
+    ids: set[str] = set()
+    for uri in manifest["uris"]:
+        for line in Path(uri.removeprefix("file://")).read_text().splitlines():
+            ids.add(json.loads(line)["id"])
+    return ids
+
+
+def pairs_of(sb: CodatSandbox) -> list[dict[str, str]]:
+    return [{"company_id": co, "connection_id": cn} for co, cn in sb.connections]
+
+
+def test_one_task_lands_every_pair_exactly_with_no_request_refused(
+    codat: CodatSandbox, run_task: Callable[..., tuple[str, Any]], tmp_path: Path
+) -> None:
+    before = counters(codat)
+    state, result = run_task(
+        lambda: CodatExtractOperator(
+            task_id="extract", connections=pairs_of(codat), output=str(tmp_path), full_refresh=True
+        )
+    )
+    after = counters(codat)
+    assert state == "success", result
+    pairs = len(codat.connections) * len(RESOURCES)
+    assert result["pairs"] == {"done": pairs, "landed_before": 0, "skipped": 0, "failed": 0, "not_started": 0}
+    assert result["records"] == {name: 30 * len(codat.connections) for name in RESOURCES}
+    assert after["requests_today"] - before["requests_today"] == pairs  # one page each: nothing refused
+    for company, connection in codat.connections:
+        for name in RESOURCES:
+            directory = tmp_path / name / f"company={company}" / f"connection={connection}"
+            assert landed_ids(directory) == truth(codat, company, connection, name)
+    summary = json.loads(Path(result["summary_uri"].removeprefix("file://")).read_text())
+    assert len(summary["pairs"]) == pairs and {p["outcome"] for p in summary["pairs"]} == {"done"}
+
+
+def test_a_retry_pulls_only_the_pairs_that_did_not_land(
+    codat: CodatSandbox, run_task: Callable[..., tuple[str, Any]], tmp_path: Path
+) -> None:
+    products = len(codat.connections)
+    # Every products request of the first try fails (two attempts each), then Codat recovers.
+    codat.set_faults(
+        server_error={"burst": 2 * products, "path_contains": "commerce-products"}, server_error_status=503
+    )
+    before = counters(codat)
+    state, result = run_task(
+        lambda: CodatExtractOperator(
+            task_id="extract",
+            connections=pairs_of(codat),
+            output=str(tmp_path),
+            full_refresh=True,
+            retries=1,
+            retry_delay=timedelta(0),
+        )
+    )
+    sent = counters(codat)["requests_today"] - before["requests_today"]
+    pairs = len(codat.connections) * len(RESOURCES)
+    assert state == "success", result
+    assert result["pairs"]["done"] == products and result["pairs"]["landed_before"] == pairs - products
+    assert sent == pairs - products + 2 * products + products  # first try, its failures, the retry
+    for company, connection in codat.connections:
+        directory = tmp_path / "products" / f"company={company}" / f"connection={connection}"
+        assert landed_ids(directory) == truth(codat, company, connection, "products")
+
+
+def test_a_spent_daily_quota_stops_new_pairs_and_keeps_what_landed(
+    codat: CodatSandbox, run_task: Callable[..., tuple[str, Any]], tmp_path: Path
+) -> None:
+    used = counters(codat)["requests_today"]
+    codat.set_faults(daily_quota=used + 25)
+    state, _ = run_task(
+        lambda: CodatExtractOperator(
+            task_id="extract",
+            connections=pairs_of(codat),
+            output=str(tmp_path),
+            full_refresh=True,
+            max_in_flight=4,
+            retries=0,
+        )
+    )
+    assert state == "failed"
+    summary = json.loads((tmp_path / "_summary.json").read_text())
+    outcomes = [p["outcome"] for p in summary["pairs"]]
+    assert outcomes.count("done") == 25 and outcomes.count("failed") == 0
+    assert outcomes.count("not_started") == len(outcomes) - 25
+    assert summary["retry_at"] is not None
+    assert counters(codat)["requests_today"] - used <= 25 + 4  # the pulls in flight, then no new one
+
+
+def test_batches_fan_out_past_max_map_length(
+    codat: CodatSandbox, dag_test: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from airflow.models import TaskInstance
+    from airflow.sdk import DAG
+    from airflow.utils.session import create_session
+
+    monkeypatch.setenv("AIRFLOW__CORE__MAX_MAP_LENGTH", "3")
+    with DAG("codat_extract_batches", schedule=None, start_date=datetime(2025, 1, 1, tzinfo=UTC)) as dag:
+        batches = CodatListConnectionsOperator(task_id="batches", batch_size=2)
+        CodatExtractOperator.partial(
+            task_id="extract", output=str(tmp_path), full_refresh=True, resource_names=["orders", "payments"]
+        ).expand(connections=batches.output)
+    before = counters(codat)
+    run = dag_test(dag)
+    with create_session() as session:
+        query = session.query(TaskInstance).filter_by(dag_id=dag.dag_id, run_id=run.run_id, task_id="extract")
+        tis = query.all()
+        assert sorted(ti.state for ti in tis) == ["success"] * 3
+        results = [ti.xcom_pull(task_ids="extract", map_indexes=ti.map_index) for ti in tis]
+    assert sum(r["records"]["orders"] for r in results) == 30 * len(codat.connections)
+    # listing the companies, then one page per pair: nothing refused
+    assert counters(codat)["requests_today"] - before["requests_today"] == 1 + 2 * len(codat.connections)
+    for company, connection in codat.connections:
+        directory = tmp_path / "orders" / f"company={company}" / f"connection={connection}"
+        assert landed_ids(directory) == truth(codat, company, connection, "orders")
+    assert {p.name for p in tmp_path.iterdir() if p.name.startswith("_summary")} == {
+        "_summary-00000.json",
+        "_summary-00001.json",
+        "_summary-00002.json",
+    }
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "named"),
+    [
+        ({"connections": "not a list"}, "connections"),
+        ({"connections": [{"company_id": "x"}]}, "connections[0]"),
+        ({"connections": [{"company_id": "nope", "connection_id": "nope"}]}, "connections[0].company_id"),
+        ({"resource_names": ["company_info"]}, "resource_names"),
+        ({"resource_names": ["invoices"]}, "resource_names"),
+        ({"max_in_flight_per_company": 11}, "max_in_flight_per_company"),
+        ({"max_in_flight": 0}, "max_in_flight"),
+        ({"on_connection_error": "ignore"}, "on_connection_error"),
+        ({"format": "csv"}, "format"),
+        ({"output": ""}, "output"),
+    ],
+)
+def test_bad_arguments_are_refused_at_parse_time_naming_them(kwargs: dict[str, Any], named: str) -> None:
+    arguments: dict[str, Any] = {"connections": [], "output": "/tmp/x", **kwargs}
+    with pytest.raises(ValueError, match="^" + re.escape(named)):
+        CodatExtractOperator(task_id="extract", **arguments)

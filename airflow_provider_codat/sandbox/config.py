@@ -127,6 +127,8 @@ class FaultConfig:
     :param forced_error_status: The status of ``forced_error`` (400-599).
     :param drop_connection: Close the connection after half of the response body.
     :param malformed_json: A 200 whose JSON body is cut short.
+    :param short_page: A list page that comes back one record short, with the same
+        ``totalResults`` and links (a record moved out from under the page).
     :param concurrency_limit: Requests in flight per company beyond which Codat answers 429.
     :param mutate_every: Every N-th list request bumps ``mutate_records`` records of the listed
         dataset to modifiedDate "now" before answering (data changing during paging).
@@ -153,6 +155,7 @@ class FaultConfig:
     forced_error_status: int = 403
     drop_connection: FaultRule = field(default_factory=FaultRule)
     malformed_json: FaultRule = field(default_factory=FaultRule)
+    short_page: FaultRule = field(default_factory=FaultRule)
     concurrency_limit: int = 10
     mutate_every: int = 0
     mutate_records: int = 1
@@ -328,6 +331,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "forced_error_status": _whole_number(400, 599),
     "drop_connection": _rule,
     "malformed_json": _rule,
+    "short_page": _rule,
     "concurrency_limit": _whole_number(1),
     "mutate_every": _whole_number(0),
     "mutate_records": _whole_number(1, MAX_RECORDS_AT_ONCE),

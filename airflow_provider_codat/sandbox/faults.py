@@ -16,6 +16,7 @@ import base64
 import binascii
 import contextlib
 import hmac
+import json
 import logging
 import re
 from collections import Counter
@@ -29,9 +30,21 @@ from airflow_provider_codat.sandbox.config import FaultRule
 from airflow_provider_codat.sandbox.errors import error_body, json_bytes
 from airflow_provider_codat.sandbox.world import World
 
-__all__ = ["CONTROL_PREFIX", "CodatGate"]
+__all__ = ["CONTROL_PREFIX", "REJECTIONS", "CodatGate"]
 
 CONTROL_PREFIX = "/_sandbox"
+REJECTIONS = (
+    "concurrency",
+    "rate_limit",
+    "quota",
+    "server_error",
+    "forced_error",
+    "unauthorised",
+    "drop_connection",
+    "malformed_json",
+    "short_page",
+)
+"""The kinds of answer ``counters.rejected`` counts: every request the sandbox refused or spoiled."""
 _COMPANY_RE = re.compile(r"^/companies/([^/]+)")
 
 
@@ -45,6 +58,7 @@ class CodatGate:
         self._day = self._today()
         self._counters: Counter[str] = Counter()
         self._in_flight: Counter[str] = Counter()
+        self.rejected: Counter[str] = Counter({kind: 0 for kind in REJECTIONS})
         self._expected = f"Basic {base64.b64encode(world.config.api_key.encode()).decode()}"
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -54,6 +68,7 @@ class CodatGate:
         self.world.advance()
         headers = self._rate_headers()
         if not self._authorised(scope):
+            self.rejected["unauthorised"] += 1
             await _send_error(send, 401, headers)
             return
         self._count()
@@ -62,6 +77,7 @@ class CodatGate:
         path = scope["path"]
         quota = self._quota()
         if faults.quota_exhausted or self.requests_today > quota:
+            self.rejected["quota"] += 1
             reset = self._next_reset()
             retry = self._retry_after(reset - datetime.now(UTC), reset)
             await _send_error(
@@ -72,15 +88,18 @@ class CodatGate:
             )
             return
         if self._fires("rate_limit", faults.rate_limit, path):
+            self.rejected["rate_limit"] += 1
             wait = timedelta(seconds=faults.retry_after_seconds)
             await _send_error(
                 send, 429, {**headers, "Retry-After": self._retry_after(wait, datetime.now(UTC) + wait)}
             )
             return
         if self._fires("server_error", faults.server_error, path):
+            self.rejected["server_error"] += 1
             await _send_error(send, faults.server_error_status, headers)
             return
         if self._fires("forced_error", faults.forced_error, path):
+            self.rejected["forced_error"] += 1
             await _send_error(send, faults.forced_error_status, headers)
             return
         company = _COMPANY_RE.match(path)
@@ -88,6 +107,7 @@ class CodatGate:
         self._in_flight[key] += 1
         try:
             if key and self._in_flight[key] > faults.concurrency_limit:
+                self.rejected["concurrency"] += 1
                 await _send_error(
                     send,
                     429,
@@ -97,15 +117,25 @@ class CodatGate:
                 return
             if faults.latency_ms > 0:
                 await asyncio.sleep(faults.latency_ms / 1000)
-            if self._fires("drop_connection", faults.drop_connection, path):
-                with contextlib.suppress(_Dropped):
-                    await self.app(scope, receive, _dropping(send, headers))
-            elif self._fires("malformed_json", faults.malformed_json, path):
-                await self.app(scope, receive, _truncating(send, headers))
-            else:
-                await self.app(scope, receive, _with_headers(send, headers))
+            await self._answer(scope, receive, send, headers)
         finally:
             self._in_flight[key] -= 1
+
+    async def _answer(self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str]) -> None:
+        """Let the API answer, spoiling the answer where a fault fires."""
+        faults, path = self.world.config.faults, scope["path"]
+        if self._fires("drop_connection", faults.drop_connection, path):
+            self.rejected["drop_connection"] += 1
+            with contextlib.suppress(_Dropped):
+                await self.app(scope, receive, _dropping(send, headers))
+        elif self._fires("malformed_json", faults.malformed_json, path):
+            self.rejected["malformed_json"] += 1
+            await self.app(scope, receive, _truncating(send, headers))
+        elif _is_list(scope) and self._fires("short_page", faults.short_page, path):
+            self.rejected["short_page"] += 1
+            await self.app(scope, receive, _shortening(send, headers))
+        else:
+            await self.app(scope, receive, _with_headers(send, headers))
 
     # -- authentication -----------------------------------------------------------------------
     def _authorised(self, scope: Scope) -> bool:
@@ -159,7 +189,11 @@ class CodatGate:
 
     def state(self) -> dict[str, Any]:
         """Counters for the control endpoint."""
-        return {"requests_today": self.requests_today, "in_flight": sum(self._in_flight.values())}
+        return {
+            "requests_today": self.requests_today,
+            "in_flight": sum(self._in_flight.values()),
+            "rejected": dict(self.rejected),
+        }
 
 
 async def _no_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -230,6 +264,36 @@ def _dropping(send: Send, headers: dict[str, str]) -> Send:
             await inner({"type": "http.response.body", "body": body[: len(body) // 2], "more_body": True})
             raise _Dropped
         await inner(message)
+
+    return wrapped
+
+
+def _is_list(scope: Scope) -> bool:
+    return scope.get("method") == "GET" and "page=" in scope.get("query_string", b"").decode("latin-1")
+
+
+def _shortening(send: Send, headers: dict[str, str]) -> Send:
+    """Drop the last record of a list page, keeping its ``totalResults`` and links."""
+    start: dict[str, Any] = {}
+
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            start.update(message)
+            return
+        body = message.get("body", b"")
+        if start.get("status") == 200:
+            envelope = json.loads(body)
+            if isinstance(envelope, dict) and envelope.get("results"):
+                envelope["results"] = envelope["results"][:-1]
+                body = json.dumps(envelope).encode()
+        kept = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
+        await send(
+            {
+                **start,
+                "headers": [*kept, (b"content-length", str(len(body)).encode()), *_encode_headers(headers)],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
 
     return wrapped
 

@@ -17,6 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from airflow_provider_codat.client import Page
 from airflow_provider_codat.client._paging import MAX_RESTARTS
 from airflow_provider_codat.exceptions import CodatDataChangedError
 from airflow_provider_codat.sandbox import CodatSandbox
@@ -108,3 +109,22 @@ def test_the_reported_loss_ordering_by_modified_date(moving: CodatSandbox, mode:
     restarts = run.requested_pages.count(1) - 1
     assert 1 <= restarts <= MAX_RESTARTS  # the moves were seen, and paging went back to page 1
     assert len(run.requested_pages) <= (restarts + 1) * math.ceil(RECORDS / 10)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_page_one_record_short_is_a_change_not_a_silent_loss(moving: CodatSandbox, mode: str) -> None:
+    """Page 2 comes back one short, with the same totalResults and a next link: paging starts over."""
+    path = list_path(moving, "commerce-transactions")
+
+    def shorten_the_next_page(page: Page) -> None:
+        if page.number == 1 and not shortened:
+            moving.set_faults(short_page={"burst": 1})
+            shortened.append(page.number)
+
+    shortened: list[int] = []
+    run = page_through(
+        mode, config_for(moving, max_concurrency=1), path, page_size=30, between=shorten_the_next_page
+    )
+    assert run.error is None
+    assert len(run.ids) == len(set(run.ids)) == RECORDS
+    assert run.requested_pages[:3] == [1, 2, 1]  # the short page 2 sent paging back to page 1

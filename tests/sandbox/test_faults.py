@@ -236,3 +236,48 @@ def test_any_json_for_a_setting_is_taken_or_refused_by_name_never_a_crash(name: 
         faults.update({name: value})
     except ValueError as exc:
         assert str(exc).startswith(name) and faults == FaultConfig()
+
+
+def _rejected(client: httpx.Client) -> dict[str, int]:
+    return dict(client.get("/_sandbox/state").json()["counters"]["rejected"])
+
+
+def test_every_refusal_is_counted_by_kind(sandbox: CodatSandbox, client: httpx.Client) -> None:
+    before = _rejected(client)
+    sandbox.set_faults(rate_limit={"burst": 2})
+    [client.get("/companies") for _ in range(3)]
+    sandbox.set_faults(rate_limit={"burst": 0}, server_error={"burst": 1}, forced_error={"burst": 3})
+    [client.get("/companies") for _ in range(5)]
+    sandbox.set_faults(quota_exhausted=True)
+    client.get("/companies")
+    sandbox.reset_faults()
+    httpx.get(f"{sandbox.url}/companies")  # no key
+    after = _rejected(client)
+    changed = {kind: after[kind] - before.get(kind, 0) for kind in after if after[kind] != before.get(kind, 0)}
+    assert changed == {"rate_limit": 2, "server_error": 1, "forced_error": 3, "quota": 1, "unauthorised": 1}
+    assert set(after) >= {"concurrency", "rate_limit", "quota", "server_error", "short_page"}
+
+
+def test_concurrency_refusals_are_counted(sandbox: CodatSandbox) -> None:
+    company = sandbox.connections[0][0]
+    sandbox.set_faults(concurrency_limit=2, latency_ms=200)
+
+    async def five_at_once() -> tuple[list[int], int]:
+        headers = {"Authorization": sandbox.auth_header}
+        async with httpx.AsyncClient(base_url=sandbox.url, headers=headers) as client:
+            before = (await client.get("/_sandbox/state")).json()["counters"]["rejected"]["concurrency"]
+            answers = await asyncio.gather(*(client.get(f"/companies/{company}") for _ in range(5)))
+            after = (await client.get("/_sandbox/state")).json()["counters"]["rejected"]["concurrency"]
+        return sorted(r.status_code for r in answers), after - before
+
+    assert asyncio.run(five_at_once()) == ([200, 200, 429, 429, 429], 3)
+
+
+def test_a_short_page_keeps_its_total_and_links(sandbox: CodatSandbox, client: httpx.Client) -> None:
+    path = data_path(sandbox, "commerce-orders")
+    whole = client.get(path, params={"page": 1, "pageSize": 5}).json()
+    sandbox.set_faults(short_page={"burst": 1})
+    short = client.get(path, params={"page": 1, "pageSize": 5}).json()
+    assert short["results"] == whole["results"][:-1]
+    assert (short["totalResults"], short["_links"]) == (whole["totalResults"], whole["_links"])
+    assert _rejected(client)["short_page"] >= 1

@@ -253,7 +253,7 @@ def test_every_refusal_is_counted_by_kind(sandbox: CodatSandbox, client: httpx.C
     sandbox.reset_faults()
     httpx.get(f"{sandbox.url}/companies")  # no key
     after = _rejected(client)
-    changed = {kind: after[kind] - before.get(kind, 0) for kind in after if after[kind] != before.get(kind, 0)}
+    changed = {kind: after[kind] - before[kind] for kind in after if after[kind] != before[kind]}
     assert changed == {"rate_limit": 2, "server_error": 1, "forced_error": 3, "quota": 1, "unauthorised": 1}
     assert set(after) >= {"concurrency", "rate_limit", "quota", "server_error", "short_page"}
 

@@ -1,11 +1,14 @@
 """Example (a): every listable Commerce resource of every linked connection, daily, to parquet.
 
+For a handful of connections: one task per resource and connection. At scale, use the batch
+example, ``codat_daily_batch_extract``, one task per batch of connections.
+
 ``CodatListConnectionsOperator`` lists the linked commerce connections; for each resource of the
 registry, ``CodatList<Resource>Operator`` is mapped over them with ``expand_kwargs``. Each mapped
 task pulls the records modified in the run's data interval and writes parquet (plus a
 ``_manifest.json``) under its own folder::
 
-    <output_base>/<ds>/<resource>/company=<company_id>/connection=<connection_id>/
+    <output_base>/<interval start>/<resource>/company=<company_id>/connection=<connection_id>/
 
 A resource added to the registry gets its tasks here without a change to this file.
 """
@@ -22,7 +25,8 @@ from airflow_provider_codat.resources import listable_resources
 # ``task`` is the mapped task instance's own operator: its ``company_id`` and ``connection_id``
 # (rendered before ``output``) give every mapped task a folder of its own.
 OUTPUT = (
-    "{{ params.output_base }}/{{ ds }}/%s/company={{ task.company_id }}/connection={{ task.connection_id }}"
+    "{{ params.output_base }}/{{ data_interval_start | ds }}/%s"
+    "/company={{ task.company_id }}/connection={{ task.connection_id }}"
 )
 
 

@@ -4,18 +4,21 @@ Starts a sandbox (2 companies x 2 commerce connections, one day of history endin
 points a throwaway ``AIRFLOW_HOME`` (SQLite), the DAGs folder (this folder) and the
 ``codat_default`` connection at it, and runs with ``dag.test()``:
 
-1. ``codat_daily_commerce_to_parquet`` for today's run (yesterday's data interval), writing
-   parquet under ``<AIRFLOW_HOME>/lake``;
+1. ``codat_daily_batch_extract`` for today's run (yesterday's data interval): the linked
+   connections in batches, each batch's resources pulled by one ``CodatExtractOperator`` task,
+   writing parquet under ``<AIRFLOW_HOME>/lake``;
 2. ``codat_payouts`` on the first connection, after three new payouts arrive.
 
-Then it prints what the task instances returned: records per resource and the files written
-(from the manifests in XCom), and the payouts the sensor saw.
+Then it prints what the tasks returned: records per resource, the files written (from each
+pair's manifest, listed in the batch's summary), the requests the sandbox refused (none), and
+the payouts the sensor saw.
 
     python example_dags/run_demo.py
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 import tempfile
@@ -54,7 +57,8 @@ def main() -> int:
             "AIRFLOW__LOGGING__LOGGING_LEVEL": "WARNING",
         }
     )
-    from airflow_provider_codat.resources import listable_resources
+    import httpx
+
     from airflow_provider_codat.sandbox import CodatSandbox
 
     lake = f"file://{home}/lake"
@@ -67,38 +71,48 @@ def main() -> int:
 
         initdb()
         sys.path.insert(0, str(HERE))
-        from codat_daily_commerce_to_parquet import codat_daily_commerce_to_parquet
+        from codat_daily_batch_extract import codat_daily_batch_extract
         from codat_payouts import codat_payouts
 
-        # -- 1. every resource of every connection, to parquet -------------------------------
+        # -- 1. every resource of every connection, in batches, to parquet --------------------
         anchor = sandbox.config.anchor  # today 00:00 UTC: this run's interval is yesterday
-        dag = codat_daily_commerce_to_parquet()
+        dag = codat_daily_batch_extract()
         run = dag.test(logical_date=anchor, run_conf={"output_base": lake})
         print(f"\n{dag.dag_id}: run {run.run_id} {run.state}")
         records: dict[str, int] = defaultdict(int)
         files: list[tuple[str, int, int]] = []
-        for resource in listable_resources():
-            for manifest in xcoms(dag, run, f"pull_{resource.name}"):
-                records[resource.name] += manifest["records"]
+        for summary in xcoms(dag, run, "extract"):
+            for name, count in summary["records"].items():
+                records[name] += count
+            pairs = json.loads(Path(summary["summary_uri"].removeprefix("file://")).read_text())["pairs"]
+            for pair in pairs:
+                manifest = json.loads(Path(pair["manifest_uri"].removeprefix("file://")).read_text())
                 files += [(p["uri"], p["records"], p["bytes"]) for p in manifest["parts"]]
         connections = len(sandbox.connections)
-        print(f"Records per resource (sum over {connections} connections):")
+        batches = len(xcoms(dag, run, "extract"))
+        print(f"Records per resource (sum over {connections} connections, in {batches} batch task(s)):")
         for name, count in records.items():
             print(f"  {name:<20} {count:>6}")
-        # Each mapped task writes under .../company=<id>/connection=<id>/: name those folders c1..c4.
+        # Each pair lands under .../company=<id>/connection=<id>/: name those folders c1..c4.
         folders = {
             f"company={c}/connection={k}": f"<c{i}>" for i, (c, k) in enumerate(sandbox.connections, 1)
         }
         print(f"Files written under {lake} (from the manifests):")
         for folder, short in folders.items():
             print(f"  {short} = {folder}")
+        shown = []
         for uri, count, size in files:
             path = uri.removeprefix(lake + "/")
             for folder, short in folders.items():
                 path = path.replace(folder, short)
-            print(f"  {path:<66} {count:>5} records {size:>8,} bytes")
+            shown.append((path, count, size))
+        for path, count, size in sorted(shown):
+            print(f"  {path:<72} {count:>5} records {size:>8,} bytes")
         total_records, total_bytes = sum(f[1] for f in files), sum(f[2] for f in files)
         print(f"  {len(files)} files, {total_records:,} records, {total_bytes:,} bytes")
+        state = httpx.get(f"{sandbox.url}/_sandbox/state").json()["counters"]
+        refused = {kind: n for kind, n in state["rejected"].items() if n}
+        print(f"Requests: {state['requests_today']} sent, refused by the sandbox: {refused or 'none'}")
 
         # -- 2. payouts ------------------------------------------------------------------------
         company_id, connection_id = sandbox.connections[0]

@@ -17,6 +17,7 @@ from airflow_provider_codat.sandbox import CodatSandbox
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 DAG_IDS = {
+    "codat_daily_batch_extract",
     "codat_daily_commerce_to_parquet",
     "codat_refresh_then_extract",
     "codat_payouts",
@@ -77,6 +78,33 @@ def test_every_example_parses_without_import_errors(airflow_db: None) -> None:
     assert set(bag.dag_ids) == DAG_IDS
 
 
+def test_daily_batch_extract(codat_env: CodatSandbox, dag_test: Callable[..., Any], tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    dag = load_dag("codat_daily_batch_extract")
+    base = f"file://{tmp_path}/lake"
+    run = dag_test(dag, logical_date=ANCHOR, run_conf={"output_base": base})
+    assert str(run.state) == "success"
+    [(state, summary)] = results(dag, run, "extract")  # one batch holds every linked connection
+    targets = linked(codat_env)
+    names = [r.name for r in listable_resources()]
+    assert state == "success"
+    assert summary["pairs"]["done"] == len(targets) * len(names) and summary["failures"] == []
+    assert summary["records"] == {n: codat_env.config.count_for(n) * len(targets) for n in names}
+    day = f"{ANCHOR - timedelta(days=1):%Y-%m-%d}"  # the data interval's start
+    for company, connection in targets:
+        for name in names:
+            folder = tmp_path / "lake" / day / name / f"company={company}" / f"connection={connection}"
+            manifest = json.loads((folder / "_manifest.json").read_text())
+            rows = sum(pq.read_table(uri.removeprefix("file://")).num_rows for uri in manifest["uris"])
+            assert rows == manifest["records"] == codat_env.config.count_for(name)
+            assert (manifest["company_id"], manifest["connection_id"], manifest["format"]) == (
+                company,
+                connection,
+                "parquet",
+            )
+
+
 def test_daily_commerce_to_parquet(
     codat_env: CodatSandbox, dag_test: Callable[..., Any], tmp_path: Path
 ) -> None:
@@ -100,7 +128,7 @@ def test_daily_commerce_to_parquet(
             rows = sum(pq.read_table(uri.removeprefix("file://")).num_rows for uri in manifest["uris"])
             assert rows == manifest["records"]
             folder = (
-                f"{base}/{ANCHOR:%Y-%m-%d}/{resource.name}"
+                f"{base}/{ANCHOR - timedelta(days=1):%Y-%m-%d}/{resource.name}"  # the interval's start
                 f"/company={manifest['company_id']}/connection={manifest['connection_id']}"
             )
             assert manifest["manifest_uri"].startswith(folder + "/")

@@ -1,7 +1,7 @@
 """Operators that pull Codat Commerce resources into XCom or object storage.
 
-``CodatListOperator(resource=...)`` pulls any listable resource; one named subclass per registry
-row (``CodatListOrdersOperator``, ...) is generated from :mod:`airflow_provider_codat.resources`.
+``CodatListOperator(resource=...)`` pulls any listable resource; one named subclass per listable
+row of :mod:`airflow_provider_codat.resources` (``CodatListOrdersOperator``, ...) fixes ``resource``.
 ``CodatGetCompanyInfoOperator`` and ``CodatGetRecordOperator`` fetch single objects, and
 :func:`list_commerce_connections` / ``CodatListConnectionsOperator`` feed dynamic task mapping.
 
@@ -38,7 +38,7 @@ from airflow_provider_codat.operators._window import (
 )
 from airflow_provider_codat.operators.extract import CodatExtractOperator
 from airflow_provider_codat.output import FORMATS
-from airflow_provider_codat.resources import Resource, get_resource, listable_resources
+from airflow_provider_codat.resources import get_resource
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
@@ -51,7 +51,17 @@ __all__ = [
     "CodatGetCompanyInfoOperator",
     "CodatGetRecordOperator",
     "CodatListConnectionsOperator",
+    "CodatListCustomersOperator",
+    "CodatListDisputesOperator",
+    "CodatListLocationsOperator",
     "CodatListOperator",
+    "CodatListOrdersOperator",
+    "CodatListPaymentMethodsOperator",
+    "CodatListPaymentsOperator",
+    "CodatListProductCategoriesOperator",
+    "CodatListProductsOperator",
+    "CodatListTaxComponentsOperator",
+    "CodatListTransactionsOperator",
     "list_commerce_connections",
 ]
 
@@ -282,21 +292,113 @@ class CodatListOperator(CodatOperatorBase):
         return self.execute(context)
 
 
-def _list_operator(resource: Resource) -> type[CodatListOperator]:
-    name = f"CodatList{resource.title}Operator"
-    doc = (
-        f"Pull Codat Commerce ``{resource.name}`` (``{resource.data_type}``); "
-        f"see :class:`CodatListOperator` for the parameters (all but ``resource``)."
-    )
-    return type(
-        name, (CodatListOperator,), {"resource_name": resource.name, "__doc__": doc, "__module__": __name__}
-    )
+class CodatListCustomersOperator(CodatListOperator):
+    """Pull Codat Commerce ``customers`` (``commerce-customers``).
+
+    Parameters as :class:`CodatListOperator`, less ``resource``.
+    """
+
+    resource_name = "customers"
 
 
-LIST_OPERATORS: dict[str, type[CodatListOperator]] = {r.name: _list_operator(r) for r in listable_resources()}
-"""One generated subclass per listable registry row, keyed by resource name."""
-globals().update({cls.__name__: cls for cls in LIST_OPERATORS.values()})
-__all__ += [cls.__name__ for cls in LIST_OPERATORS.values()]
+class CodatListDisputesOperator(CodatListOperator):
+    """Pull Codat Commerce ``disputes`` (``commerce-disputes``).
+
+    Parameters as :class:`CodatListOperator`, less ``resource``.
+    """
+
+    resource_name = "disputes"
+
+
+class CodatListLocationsOperator(CodatListOperator):
+    """Pull Codat Commerce ``locations`` (``commerce-locations``).
+
+    Parameters as :class:`CodatListOperator`, less ``resource``.
+    """
+
+    resource_name = "locations"
+
+
+class CodatListOrdersOperator(CodatListOperator):
+    """Pull Codat Commerce ``orders`` (``commerce-orders``).
+
+    Parameters as :class:`CodatListOperator`, less ``resource``.
+    """
+
+    resource_name = "orders"
+
+
+class CodatListPaymentsOperator(CodatListOperator):
+    """Pull Codat Commerce ``payments`` (``commerce-payments``).
+
+    Parameters as :class:`CodatListOperator`, less ``resource``.
+    """
+
+    resource_name = "payments"
+
+
+class CodatListPaymentMethodsOperator(CodatListOperator):
+    """Pull Codat Commerce ``payment_methods`` (``commerce-paymentMethods``).
+
+    Parameters as :class:`CodatListOperator`, less ``resource``.
+    """
+
+    resource_name = "payment_methods"
+
+
+class CodatListProductsOperator(CodatListOperator):
+    """Pull Codat Commerce ``products`` (``commerce-products``).
+
+    Parameters as :class:`CodatListOperator`, less ``resource``.
+    """
+
+    resource_name = "products"
+
+
+class CodatListProductCategoriesOperator(CodatListOperator):
+    """Pull Codat Commerce ``product_categories`` (``commerce-productCategories``).
+
+    Parameters as :class:`CodatListOperator`, less ``resource``.
+    """
+
+    resource_name = "product_categories"
+
+
+class CodatListTaxComponentsOperator(CodatListOperator):
+    """Pull Codat Commerce ``tax_components`` (``commerce-taxComponents``).
+
+    Parameters as :class:`CodatListOperator`, less ``resource``.
+    """
+
+    resource_name = "tax_components"
+
+
+class CodatListTransactionsOperator(CodatListOperator):
+    """Pull Codat Commerce ``transactions`` (``commerce-transactions``).
+
+    Parameters as :class:`CodatListOperator`, less ``resource``.
+    """
+
+    resource_name = "transactions"
+
+
+LIST_OPERATORS: dict[str, type[CodatListOperator]] = {
+    cls.resource_name: cls
+    for cls in (
+        CodatListCustomersOperator,
+        CodatListDisputesOperator,
+        CodatListLocationsOperator,
+        CodatListOrdersOperator,
+        CodatListPaymentsOperator,
+        CodatListPaymentMethodsOperator,
+        CodatListProductsOperator,
+        CodatListProductCategoriesOperator,
+        CodatListTaxComponentsOperator,
+        CodatListTransactionsOperator,
+    )
+    if cls.resource_name is not None
+}
+"""The named list operators, keyed by resource name (a test keeps them one to one with the registry)."""
 
 
 class CodatGetRecordOperator(CodatOperatorBase):

@@ -86,6 +86,7 @@ def test_one_task_lands_every_pair_exactly_with_no_request_refused(
     assert result["pairs"] == {"done": pairs, "landed_before": 0, "skipped": 0, "failed": 0, "not_started": 0}
     assert result["records"] == {name: 30 * len(codat.connections) for name in RESOURCES}
     assert after["requests_today"] - before["requests_today"] == pairs  # one page each: nothing refused
+    assert after["rejected"] == before["rejected"]
     for company, connection in codat.connections:
         for name in RESOURCES:
             directory = tmp_path / name / f"company={company}" / f"connection={connection}"
@@ -169,7 +170,9 @@ def test_batches_fan_out_past_max_map_length(
         results = [ti.xcom_pull(task_ids="extract", map_indexes=ti.map_index) for ti in tis]
     assert sum(r["records"]["orders"] for r in results) == 30 * len(codat.connections)
     # listing the companies, then one page per pair: nothing refused
-    assert counters(codat)["requests_today"] - before["requests_today"] == 1 + 2 * len(codat.connections)
+    after = counters(codat)
+    assert after["requests_today"] - before["requests_today"] == 1 + 2 * len(codat.connections)
+    assert after["rejected"]["concurrency"] == before["rejected"]["concurrency"]
     for company, connection in codat.connections:
         directory = tmp_path / "orders" / f"company={company}" / f"connection={connection}"
         assert landed_ids(directory) == truth(codat, company, connection, "orders")

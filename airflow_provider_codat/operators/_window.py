@@ -43,6 +43,12 @@ class Window:
             parts.append(f"{CURSOR}<{_codat_time(self.until)}")
         return "&&".join(parts) or None
 
+    def describe(self) -> str:
+        """The window as a sentence for logs: ``modified from ... to ...``."""
+        since = f"{self.since:%Y-%m-%d %H:%M:%S %Z}" if self.since else "the beginning"
+        until = f"{self.until:%Y-%m-%d %H:%M:%S %Z}" if self.until else "now"
+        return f"modified from {since} to {until}"
+
     def to_json(self) -> dict[str, str | None]:
         """The bounds as ISO strings, for manifests and XCom."""
         return {

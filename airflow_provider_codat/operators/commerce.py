@@ -240,7 +240,7 @@ class CodatListOperator(CodatOperatorBase):
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from None
         query = combine_queries(self.query, window.query())
-        self.log.info("Codat %s: pulling %s (query %s)", self.resource, window.to_json(), query or "none")
+        self.log.info("Codat %s: pulling records %s (query %s)", self.resource, window.describe(), query)
         try:
             with self.codat_errors():
                 return self._land(self._pages(query), context, window)

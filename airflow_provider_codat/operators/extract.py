@@ -15,9 +15,8 @@ pairs that already landed and pulls only the rest. ``{output}/_summary.json`` (f
 from __future__ import annotations
 
 import asyncio
-import json
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -32,59 +31,37 @@ from airflow_provider_codat.operators._base import (
     run_id,
     run_key,
 )
+from airflow_provider_codat.operators._batch import (
+    MAX_FAILURES_RETURNED,
+    OUTCOMES,
+    Pair,
+    blocking,
+    check_whole,
+    connection_pairs,
+    landed_before,
+    resource_names,
+    write_summary,
+)
 from airflow_provider_codat.operators._window import (
     DEFAULT_OVERLAP,
     Window,
     parse_moment,
     resolve_window,
 )
-from airflow_provider_codat.output import FORMATS, MANIFEST_NAME
-from airflow_provider_codat.resources import get_resource, listable_resources
+from airflow_provider_codat.output import FORMATS
+from airflow_provider_codat.resources import listable_resources
 
 if TYPE_CHECKING:
     from airflow.sdk import Context, ObjectStoragePath
 
-    from airflow_provider_codat.client import Page
     from airflow_provider_codat.exceptions import CodatError
     from airflow_provider_codat.hooks.commerce import CodatCommerceHook
 
 __all__ = ["CodatExtractOperator"]
 
 OnConnectionError = Literal["fail", "skip"]
-OUTCOMES = ("done", "landed_before", "skipped", "failed", "not_started")
-"""How a pair ended: landed now, landed by an earlier try, skipped, failed, or left for a retry."""
-MAX_FAILURES_RETURNED = 20
-"""Failures listed in the return value (``_summary.json`` lists them all)."""
 CODAT_COMPANY_LIMIT = 10
 """Codat's limit of requests in flight per company."""
-
-
-@dataclass
-class _Pair:
-    """One (connection, resource) to land, and how it ended."""
-
-    company_id: str
-    connection_id: str
-    resource: str
-    outcome: str = "not_started"  # one of OUTCOMES
-    records: int = 0
-    error: str | None = None
-    retryable: bool = False
-    manifest_uri: str | None = None
-
-    def landed(self, outcome: str, manifest: dict[str, Any]) -> None:
-        self.outcome, self.records, self.manifest_uri = outcome, manifest["records"], manifest["manifest_uri"]
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "company_id": self.company_id,
-            "connection_id": self.connection_id,
-            "resource": self.resource,
-            "outcome": self.outcome,
-            "records": self.records,
-            "error": self.error,
-            "manifest_uri": self.manifest_uri,
-        }
 
 
 @dataclass
@@ -102,7 +79,7 @@ class _Run:
     writers: ThreadPoolExecutor
     retry_at: datetime | None = None
     fatal: BaseException | None = None
-    pairs: list[_Pair] = field(default_factory=list)
+    pairs: list[Pair] = field(default_factory=list)
 
     @property
     def stopping(self) -> bool:
@@ -189,10 +166,10 @@ class CodatExtractOperator(CodatOperatorBase):
             raise ValueError(f"format: expected one of {', '.join(FORMATS)}, got {self.format!r}")
         if self.output_path is None or (isinstance(self.output_path, str) and not self.output_path.strip()):
             raise ValueError("output: required, a directory URI or ObjectStoragePath")
-        _check_whole(self.max_in_flight_per_company, "max_in_flight_per_company", 1, CODAT_COMPANY_LIMIT)
-        _check_whole(self.max_in_flight, "max_in_flight", 1, 1000)
+        check_whole(self.max_in_flight_per_company, "max_in_flight_per_company", 1, CODAT_COMPANY_LIMIT)
+        check_whole(self.max_in_flight, "max_in_flight", 1, 1000)
         if self.page_size is not None:
-            _check_whole(self.page_size, "page_size", 1, 5000)
+            check_whole(self.page_size, "page_size", 1, 5000)
         if self.on_connection_error not in ("fail", "skip"):
             raise ValueError(f"on_connection_error: expected fail or skip, got {self.on_connection_error!r}")
         if not isinstance(self.overlap, timedelta) or self.overlap < timedelta(0):
@@ -204,9 +181,9 @@ class CodatExtractOperator(CodatOperatorBase):
             if not is_templated(value):
                 parse_moment(value, name)
         if self.resource_names is not None and not any(is_templated(r) for r in self.resource_names):
-            self.resource_names = _resource_names(self.resource_names)
+            self.resource_names = resource_names(self.resource_names)
         if not is_templated(self.connections):
-            _connection_pairs(self.connections)
+            connection_pairs(self.connections)
         if isinstance(self.output_path, str) and not is_templated(self.output_path):
             self.outlets = [*self.outlets, Asset(self.output_path)]
 
@@ -216,8 +193,8 @@ class CodatExtractOperator(CodatOperatorBase):
         from airflow.sdk.exceptions import AirflowFailException
 
         try:
-            connections = _connection_pairs(self.connections)
-            names = _resource_names(self.resource_names) if self.resource_names is not None else None
+            connections = connection_pairs(self.connections)
+            names = resource_names(self.resource_names) if self.resource_names is not None else None
             window = self._window(context)
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from None
@@ -228,7 +205,7 @@ class CodatExtractOperator(CodatOperatorBase):
             "Codat extract: %d resources of %d connections, modified %s",
             len(names),
             len(connections),
-            _describe(window),
+            window.describe(),
         )
         run = self._run_all(context, connections, names, window, max_wait)
         summary = self._summarise(run, context)
@@ -257,7 +234,7 @@ class CodatExtractOperator(CodatOperatorBase):
     ) -> _Run:
         from airflow_provider_codat.client import AsyncInFlightLimit, PageBudget
 
-        pairs = [_Pair(c["company_id"], c["connection_id"], name) for c in connections for name in names]
+        pairs = [Pair(c["company_id"], c["connection_id"], name) for c in connections for name in names]
 
         async def main() -> _Run:
             total = asyncio.Semaphore(self.max_in_flight)
@@ -286,7 +263,7 @@ class CodatExtractOperator(CodatOperatorBase):
 
         return asyncio.run(main())
 
-    async def _land(self, run: _Run, pair: _Pair) -> None:
+    async def _land(self, run: _Run, pair: Pair) -> None:
         from airflow_provider_codat.exceptions import CodatAuthenticationError, CodatError
 
         async with run.starting:
@@ -294,13 +271,11 @@ class CodatExtractOperator(CodatOperatorBase):
                 return
             directory = self._directory(pair)
             loop = asyncio.get_running_loop()
-            landed = await loop.run_in_executor(run.writers, _landed_before, directory, run, self.format)
+            landed = await loop.run_in_executor(
+                run.writers, landed_before, directory, run.run_id, run.window.to_json(), self.format
+            )
             if landed is not None:
-                pair.outcome, pair.records, pair.manifest_uri = (
-                    "landed_before",
-                    landed["records"],
-                    landed["manifest_uri"],
-                )
+                pair.landed("landed_before", landed)
                 return
             try:
                 manifest = await self._pull(run, pair, directory)
@@ -311,13 +286,9 @@ class CodatExtractOperator(CodatOperatorBase):
             except CodatError as exc:
                 self._record_failure(run, pair, exc)
                 return
-            pair.outcome, pair.records, pair.manifest_uri = (
-                "done",
-                manifest["records"],
-                manifest["manifest_uri"],
-            )
+            pair.landed("done", manifest)
 
-    async def _pull(self, run: _Run, pair: _Pair, directory: str) -> dict[str, Any]:
+    async def _pull(self, run: _Run, pair: Pair, directory: str) -> dict[str, Any]:
         from airflow_provider_codat.operators._window import combine_queries
         from airflow_provider_codat.output import write_files
 
@@ -334,7 +305,7 @@ class CodatExtractOperator(CodatOperatorBase):
 
         def land() -> dict[str, Any]:
             return write_files(
-                _blocking(pages, loop),
+                blocking(pages, loop),
                 output=directory,
                 fmt=self.format,
                 resource=pair.resource,
@@ -349,7 +320,7 @@ class CodatExtractOperator(CodatOperatorBase):
 
         return await loop.run_in_executor(run.writers, land)
 
-    def _record_failure(self, run: _Run, pair: _Pair, error: CodatError) -> None:
+    def _record_failure(self, run: _Run, pair: Pair, error: CodatError) -> None:
         from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
         from airflow_provider_codat.airflow_errors import CodatRetryLater, to_airflow
@@ -367,7 +338,7 @@ class CodatExtractOperator(CodatOperatorBase):
             "Codat extract: %s of connection %s failed: %s", pair.resource, pair.connection_id, outcome
         )
 
-    def _directory(self, pair: _Pair) -> str:
+    def _directory(self, pair: Pair) -> str:
         base = str(self.output_path).rstrip("/")
         return f"{base}/{pair.resource}/company={pair.company_id}/connection={pair.connection_id}"
 
@@ -381,7 +352,7 @@ class CodatExtractOperator(CodatOperatorBase):
         ti = context.get("ti")
         map_index = getattr(ti, "map_index", -1)
         name = "_summary.json" if map_index is None or map_index < 0 else f"_summary-{map_index:05d}.json"
-        summary_uri = _write_summary(
+        summary_uri = write_summary(
             str(self.output_path).rstrip("/"),
             name,
             {
@@ -457,99 +428,3 @@ class CodatExtractOperator(CodatOperatorBase):
     def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
         """Resume after a deferred quota wait: the pairs that landed are skipped."""
         return self.execute(context)
-
-
-# -- helpers -------------------------------------------------------------------------------------
-def _check_whole(value: object, name: str, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name}: must be a whole number from {low} to {high}, got {value!r}")
-
-
-def _resource_names(resources: Sequence[object]) -> list[str]:
-    if isinstance(resources, str) or not isinstance(resources, Sequence) or not resources:
-        raise ValueError(f"resource_names: expected a non-empty list of resource names, got {resources!r}")
-    names: list[str] = []
-    for item in resources:
-        try:
-            row = get_resource(item)  # type: ignore[arg-type]
-        except ValueError:
-            raise ValueError(f"resource_names: unknown resource {item!r}") from None
-        if not row.listable:
-            raise ValueError(f"resource_names: {row.name!r} has no list operation")
-        if row.name not in names:
-            names.append(row.name)
-    return names
-
-
-def _connection_pairs(connections: object) -> list[dict[str, str]]:
-    from airflow_provider_codat.hooks.commerce import check_uuid
-
-    if isinstance(connections, str) or not isinstance(connections, Sequence):
-        raise ValueError(
-            "connections: expected a list of {'company_id': ..., 'connection_id': ...}, "
-            f"got {type(connections).__name__}"
-        )
-    pairs = []
-    for index, item in enumerate(connections):
-        if not isinstance(item, dict) or "company_id" not in item or "connection_id" not in item:
-            raise ValueError(f"connections[{index}]: expected company_id and connection_id, got {item!r}")
-        pairs.append(
-            {
-                "company_id": check_uuid(item["company_id"], f"connections[{index}].company_id"),
-                "connection_id": check_uuid(item["connection_id"], f"connections[{index}].connection_id"),
-            }
-        )
-    return pairs
-
-
-def _describe(window: Window) -> str:
-    since = window.since.isoformat() if window.since else "the beginning"
-    until = window.until.isoformat() if window.until else "now"
-    return f"from {since} to {until}"
-
-
-def _blocking(pages: AsyncIterator[Page], loop: asyncio.AbstractEventLoop) -> Iterator[Page]:
-    """Consume an async iterator of pages from a worker thread, fetching on ``loop``."""
-    try:
-        while True:
-            try:
-                yield asyncio.run_coroutine_threadsafe(_next(pages), loop).result()
-            except StopAsyncIteration:
-                return
-    finally:
-        aclose = getattr(pages, "aclose", None)
-        if aclose is not None:
-            asyncio.run_coroutine_threadsafe(aclose(), loop).result()
-
-
-async def _next(pages: AsyncIterator[Page]) -> Page:
-    return await anext(pages)
-
-
-def _landed_before(directory: str, run: _Run, fmt: str) -> dict[str, Any] | None:
-    """The manifest of this pair if this run already landed it for the same window and format."""
-    from airflow.sdk import ObjectStoragePath
-
-    path = ObjectStoragePath(directory if "://" in directory else f"file://{directory}") / MANIFEST_NAME
-    try:
-        manifest: dict[str, Any] = json.loads(path.read_text())
-    except (FileNotFoundError, ValueError):
-        return None
-    same = (
-        manifest.get("run_id") == run.run_id
-        and manifest.get("window") == run.window.to_json()
-        and manifest.get("format") == fmt
-    )
-    return manifest if same else None
-
-
-def _write_summary(base: str, name: str, content: dict[str, Any]) -> str:
-    from airflow.sdk import ObjectStoragePath
-
-    directory = ObjectStoragePath(base if "://" in base else f"file://{base}")
-    if (directory.protocol or "file") in ("file", "local"):
-        directory.mkdir(parents=True, exist_ok=True)
-    temp, final = directory / f".tmp-{name}", directory / name
-    temp.write_text(json.dumps(content, indent=2) + "\n")
-    temp.rename(final)
-    return str(final)

@@ -39,10 +39,15 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any, Literal, NoReturn
 
-from airflow.sdk import BaseOperator, conf
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSkipException,
+    conf,
+)
+from airflow.sdk import BaseOperator
 
-from airflow_provider_codat.airflow_errors import CodatRetryPolicy, to_airflow
+from airflow_provider_codat.airflow_errors import set_default_retry_policy, to_airflow
 from airflow_provider_codat.exceptions import CodatConfigError, CodatDatasetInProgressError, CodatError
 from airflow_provider_codat.hooks.commerce import CodatCommerceHook, check_uuid
 from airflow_provider_codat.resources import get_resource
@@ -234,7 +239,7 @@ class CodatRefreshDataOperator(BaseOperator):
         codat_conn_id: str = CodatCommerceHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("retry_policy", CodatRetryPolicy())
+        set_default_retry_policy(kwargs)
         super().__init__(**kwargs)
         self.company_id = company_id
         self.data_types = data_types

@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, NoReturn
 
-from airflow.sdk import BaseSensorOperator, conf
-from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, conf
+from airflow.sdk import BaseSensorOperator
 
-from airflow_provider_codat.airflow_errors import CodatRetryPolicy, to_airflow
+from airflow_provider_codat.airflow_errors import set_default_retry_policy, to_airflow
 from airflow_provider_codat.exceptions import CodatConfigError
 from airflow_provider_codat.hooks.commerce import CodatCommerceHook, check_uuid
 from airflow_provider_codat.operators.platform import (
@@ -77,7 +77,7 @@ class CodatDataSyncSensor(BaseSensorOperator):
         **kwargs: Any,
     ) -> None:
         seconds = poke_interval.total_seconds() if isinstance(poke_interval, timedelta) else poke_interval
-        kwargs.setdefault("retry_policy", CodatRetryPolicy())
+        set_default_retry_policy(kwargs)
         super().__init__(poke_interval=check_positive(seconds, "poke_interval"), **kwargs)
         self.company_id = company_id
         self.data_types = data_types

@@ -80,6 +80,9 @@ class CodatRetryLater(_RetryLaterBase):
         cls = type(self)
         return f"{cls.__module__}.{cls.__name__}", (str(self), self.retry_at), {}
 
+    def __reduce__(self) -> tuple[type[CodatRetryLater], tuple[str, datetime]]:
+        return type(self), (str(self), self.retry_at)
+
 
 if TYPE_CHECKING or AIRFLOW_V_3_3_PLUS:
 

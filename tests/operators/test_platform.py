@@ -256,8 +256,11 @@ def test_with_several_types_not_supported_only_skips_when_none_is_supported(
 
 
 def test_with_several_types_the_most_severe_failure_wins(sb: CodatSandbox, ids: tuple[str, str]) -> None:
+    # Both refreshes have ended when queued (sync_seconds=0). With a delay the waiting stops at the first
+    # failure seen (fail fast), so a stall between the two queue calls, as under load, let the FetchError
+    # end the wait alone, before the AuthError existed: a retryable failure, and a flaky test.
     sb.set_faults(
-        sync_seconds=0.2,
+        sync_seconds=0,
         pull_outcome={"commerce-orders": "FetchError", "commerce-payments": "AuthError"},
     )
     says = r"commerce-payments: AuthError.*commerce-orders: FetchError"

@@ -28,7 +28,8 @@ test: lint typecheck pytest docs
 
 # The floor: the Airflow-facing tests again on the oldest Airflow the provider supports (the
 # apache-airflow>= of pyproject.toml, installed exactly), in a venv of its own. FLOOR_PINS holds
-# what that Airflow needs pinned that its own metadata leaves open.
+# what that Airflow needs pinned that its own metadata leaves open. Another version by hand, e.g.:
+#   make test-floor FLOOR_VENV=.venv-3.2 FLOOR_AIRFLOW=3.2.2 FLOOR_PINS="'svcs<26' 'fastapi<0.137'"
 FLOOR_VENV ?= .venv-floor
 FLOOR_PY := $(FLOOR_VENV)/bin/python
 FLOOR_AIRFLOW := $(shell sed -n 's/^ *"apache-airflow>=\([0-9.]*\)".*/\1/p' pyproject.toml)

@@ -7,9 +7,11 @@ bad argument (:class:`CodatConfigError`)         ``AirflowFailException``: no ta
 400, 401, 402, 403, 404                          ``AirflowFailException``: no task retries
 409 not synced yet                               ``on_not_synced``: ``retry`` (default) a task
                                                  retry; ``fail``; ``skip`` (``AirflowSkipException``)
-429 whose ``Retry-After`` is beyond the          :class:`CodatRetryLater`: a task retry no earlier
-per-call cap (daily quota)                       than ``retry_at`` (:class:`CodatRetryPolicy`), or
-                                                 with ``deferrable=True`` a deferral until then
+429 whose ``Retry-After`` is beyond the          :class:`CodatRetryLater`: on Airflow 3.3+ a task
+per-call cap (daily quota)                       retry no earlier than ``retry_at``
+                                                 (:class:`CodatRetryPolicy`); on 3.1 and 3.2 the
+                                                 task is rescheduled for ``retry_at``; with
+                                                 ``deferrable=True`` a deferral until then
 retryable errors still failing after the         ``AirflowException``: the task's own retries
 per-call retries (408, 429, 5xx, transport,      apply
 malformed body, data changing while paged)
@@ -21,17 +23,29 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
-from airflow.sdk.definitions.retry_policy import RetryDecision, RetryPolicy
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSkipException
 
 from airflow_provider_codat.exceptions import (
     CodatError,
     CodatNotSyncedError,
     CodatRateLimitError,
 )
+from airflow_provider_codat.version_compat import AIRFLOW_V_3_3_PLUS, AIRFLOW_VERSION
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
+
+if TYPE_CHECKING or AIRFLOW_V_3_3_PLUS:
+    from airflow.providers.common.compat.sdk import RetryDecision, RetryPolicy
+
+# What a CodatRetryLater is to the task runner: on Airflow 3.3+ a failure that CodatRetryPolicy times;
+# before retry policies, a reschedule until ``retry_at``, which no failure can carry.
+if TYPE_CHECKING:
+    from airflow.providers.common.compat.sdk import AirflowException as _RetryLaterBase
+elif AIRFLOW_V_3_3_PLUS:
+    _RetryLaterBase = AirflowException
+else:
+    from airflow_provider_codat.version_compat import AirflowRescheduleException as _RetryLaterBase
 
 __all__ = [
     "NOT_SYNCED_ACTIONS",
@@ -39,6 +53,7 @@ __all__ = [
     "CodatRetryPolicy",
     "NotSyncedAction",
     "check_not_synced_action",
+    "set_default_retry_policy",
     "to_airflow",
 ]
 
@@ -46,39 +61,76 @@ NotSyncedAction = Literal["retry", "fail", "skip"]
 NOT_SYNCED_ACTIONS: tuple[NotSyncedAction, ...] = ("retry", "fail", "skip")
 
 
-class CodatRetryLater(AirflowException):
-    """Codat said to come back at :attr:`retry_at`; :class:`CodatRetryPolicy` times the retry for it."""
+class CodatRetryLater(_RetryLaterBase):
+    """Codat said to come back at :attr:`retry_at`; the task waits for it without a worker slot.
 
-    def __init__(self, message: str, retry_at: datetime) -> None:
-        super().__init__(message)
-        self.retry_at = retry_at
-
-
-class CodatRetryPolicy(RetryPolicy):
-    """Retry a :class:`CodatRetryLater` no earlier than its ``retry_at``; else the task's own rules.
-
-    The default ``retry_policy`` of the provider's operators and sensors.
+    On Airflow 3.3+ this is a task failure that :class:`CodatRetryPolicy` retries at ``retry_at``.
+    Airflow 3.1 and 3.2 have no retry policies, and their scheduler times a retry by the task's
+    ``retry_delay`` alone, so there it is also an ``AirflowRescheduleException``: the task is
+    rescheduled for ``retry_at`` (``up_for_reschedule``), without using up a retry.
     """
 
-    def evaluate(
-        self, exception: BaseException, try_number: int, max_tries: int, context: Context | None = None
-    ) -> RetryDecision:
-        """Decide the retry of a failed try."""
-        if isinstance(exception, CodatRetryLater):
-            delay = max(timedelta(seconds=1), exception.retry_at - datetime.now(UTC))
-            return RetryDecision.retry(
-                delay=delay, reason=f"Codat asked to retry at {exception.retry_at:%Y-%m-%dT%H:%M:%SZ}"
+    def __init__(self, message: str, retry_at: datetime) -> None:
+        Exception.__init__(self, message)
+        self.retry_at = retry_at
+        self.reschedule_date = retry_at  # what Airflow 3.1 and 3.2 reschedule the task for
+
+    def serialize(self) -> tuple[str, tuple[Any, ...], dict[str, Any]]:
+        """The classpath and the arguments that rebuild this exception."""
+        cls = type(self)
+        return f"{cls.__module__}.{cls.__name__}", (str(self), self.retry_at), {}
+
+    def __reduce__(self) -> tuple[type[CodatRetryLater], tuple[str, datetime]]:
+        return type(self), (str(self), self.retry_at)
+
+
+if TYPE_CHECKING or AIRFLOW_V_3_3_PLUS:
+
+    class CodatRetryPolicy(RetryPolicy):
+        """Retry a :class:`CodatRetryLater` no earlier than its ``retry_at``; else the task's own rules.
+
+        The default ``retry_policy`` of the provider's operators and sensors on Airflow 3.3+.
+        """
+
+        def evaluate(
+            self, exception: BaseException, try_number: int, max_tries: int, context: Context | None = None
+        ) -> RetryDecision:
+            """Decide the retry of a failed try."""
+            if isinstance(exception, CodatRetryLater):
+                delay = max(timedelta(seconds=1), exception.retry_at - datetime.now(UTC))
+                return RetryDecision.retry(
+                    delay=delay, reason=f"Codat asked to retry at {exception.retry_at:%Y-%m-%dT%H:%M:%SZ}"
+                )
+            return RetryDecision.default()
+
+        def serialize(self) -> dict[str, Any]:
+            """This policy has no settings."""
+            return {}
+
+        @classmethod
+        def deserialize(cls, data: dict[str, Any]) -> CodatRetryPolicy:
+            """Rebuild the policy."""
+            return cls()
+
+else:
+
+    class CodatRetryPolicy:
+        """Airflow before 3.3 has no retry policies: a :class:`CodatRetryLater` reschedules the task."""
+
+        def __init__(self) -> None:
+            raise RuntimeError(
+                f"CodatRetryPolicy needs Airflow 3.3+ (retry policies); this is Airflow {AIRFLOW_VERSION}, "
+                "where a CodatRetryLater reschedules the task for its retry_at without one"
             )
-        return RetryDecision.default()
 
-    def serialize(self) -> dict[str, Any]:
-        """This policy has no settings."""
-        return {}
 
-    @classmethod
-    def deserialize(cls, data: dict[str, Any]) -> CodatRetryPolicy:
-        """Rebuild the policy."""
-        return cls()
+def set_default_retry_policy(kwargs: dict[str, Any]) -> None:
+    """Give an operator's ``kwargs`` :class:`CodatRetryPolicy` as ``retry_policy``, unless one is set.
+
+    Only on Airflow 3.3+: older operators take no ``retry_policy``, and need none.
+    """
+    if AIRFLOW_V_3_3_PLUS:
+        kwargs.setdefault("retry_policy", CodatRetryPolicy())
 
 
 def check_not_synced_action(value: str) -> NotSyncedAction:

@@ -11,7 +11,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, task
+from airflow.sdk import Param, dag, task
+
+try:
+    from airflow.sdk import CronDataIntervalTimetable
+except ImportError:  # Airflow 3.1 has it in core only
+    from airflow.timetables.interval import CronDataIntervalTimetable
 
 from airflow_provider_codat.sensors.commerce import CodatPayoutSensor
 

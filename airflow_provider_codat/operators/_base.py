@@ -12,8 +12,13 @@ from typing import TYPE_CHECKING, Any
 
 from airflow.sdk import BaseOperator, XComArg
 
-from airflow_provider_codat.airflow_errors import CodatRetryPolicy, check_not_synced_action, to_airflow
+from airflow_provider_codat.airflow_errors import (
+    check_not_synced_action,
+    set_default_retry_policy,
+    to_airflow,
+)
 from airflow_provider_codat.hooks.commerce import check_uuid
+from airflow_provider_codat.version_compat import AIRFLOW_V_3_2_PLUS
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -81,8 +86,9 @@ def default_retries(kwargs: dict[str, Any]) -> None:
     """Every Codat task's defaults: 3 task retries with exponential backoff, timed by Codat's Retry-After."""
     kwargs.setdefault("retries", 3)
     kwargs.setdefault("retry_delay", timedelta(minutes=1))
-    kwargs.setdefault("retry_exponential_backoff", 2.0)
-    kwargs.setdefault("retry_policy", CodatRetryPolicy())
+    # Airflow 3.2 made the flag a multiplier; on 3.1, True doubles the delay each try all the same.
+    kwargs.setdefault("retry_exponential_backoff", 2.0 if AIRFLOW_V_3_2_PLUS else True)
+    set_default_retry_policy(kwargs)
 
 
 class CodatOperatorBase(BaseOperator):

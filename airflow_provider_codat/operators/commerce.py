@@ -231,7 +231,7 @@ class CodatListOperator(CodatOperatorBase):
 
     def execute(self, context: Context) -> Any:
         """Pull the window's records and land them; return the records or a manifest."""
-        from airflow.sdk.exceptions import AirflowFailException
+        from airflow.providers.common.compat.sdk import AirflowFailException
 
         from airflow_provider_codat.output import OutputTooLargeError
 

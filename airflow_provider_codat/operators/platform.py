@@ -39,8 +39,13 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from typing import Any, Literal, NoReturn
 
-from airflow.sdk import BaseOperator, conf
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSkipException,
+    conf,
+)
+from airflow.sdk import BaseOperator
 
 from airflow_provider_codat.airflow_errors import to_airflow
 from airflow_provider_codat.exceptions import CodatConfigError, CodatDatasetInProgressError, CodatError

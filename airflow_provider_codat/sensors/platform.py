@@ -14,8 +14,8 @@ from datetime import datetime, timedelta
 from functools import cached_property
 from typing import Any, NoReturn
 
-from airflow.sdk import BaseSensorOperator, conf
-from airflow.sdk.exceptions import AirflowFailException, AirflowSensorTimeout
+from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, conf
+from airflow.sdk import BaseSensorOperator
 
 from airflow_provider_codat.airflow_errors import to_airflow
 from airflow_provider_codat.exceptions import CodatConfigError

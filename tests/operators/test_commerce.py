@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSkipException
 
 from airflow_provider_codat.airflow_errors import CodatRetryLater, CodatRetryPolicy
 from airflow_provider_codat.hooks.commerce import CodatCommerceHook
@@ -25,6 +25,8 @@ from airflow_provider_codat.operators.commerce import (
 )
 from airflow_provider_codat.resources import listable_resources
 from airflow_provider_codat.sandbox import CodatSandbox
+from airflow_provider_codat.version_compat import AirflowRescheduleException
+from tests.airflow_versions import AIRFLOW_V_3_2_PLUS, before_retry_policies, needs_retry_policies
 
 from .conftest import ANCHOR
 
@@ -130,12 +132,17 @@ def test_templated_ids_wait_for_run_time() -> None:
 
 def test_defaults_give_task_retries_timed_by_codat() -> None:
     op = commerce.CodatListOrdersOperator(task_id="t", company_id=COMPANY, connection_id=CONNECTION)
-    assert op.retries == 3 and op.retry_exponential_backoff == 2.0
-    assert isinstance(op.retry_policy, CodatRetryPolicy)
+    assert op.retries == 3 and op.retry_exponential_backoff == (2.0 if AIRFLOW_V_3_2_PLUS else True)
     custom = commerce.CodatListOrdersOperator(
         task_id="t", company_id=COMPANY, connection_id=CONNECTION, retries=0
     )
     assert custom.retries == 0
+
+
+@needs_retry_policies
+def test_codat_times_the_retries_through_the_default_retry_policy() -> None:
+    op = commerce.CodatListOrdersOperator(task_id="t", company_id=COMPANY, connection_id=CONNECTION)
+    assert isinstance(op.retry_policy, CodatRetryPolicy)
 
 
 # -- running ----------------------------------------------------------------------------------------
@@ -239,7 +246,10 @@ def test_xcom_size_limit_fails_without_retries(
 def test_two_daily_runs_cover_adjacent_windows_exactly_once(
     codat_env: CodatSandbox, run_task: Callable[..., tuple[str, Any]]
 ) -> None:
-    from airflow.sdk import CronDataIntervalTimetable
+    try:
+        from airflow.sdk import CronDataIntervalTimetable
+    except ImportError:  # Airflow 3.1
+        from airflow.timetables.interval import CronDataIntervalTimetable
 
     dag_id = f"codat_daily_{datetime.now(UTC):%H%M%S%f}"
     day1, day2 = ANCHOR - timedelta(days=2), ANCHOR - timedelta(days=1)
@@ -316,6 +326,7 @@ def test_not_synced_is_configurable(codat_env: CodatSandbox, action: str, expect
     assert type(caught.value) is expected
 
 
+@needs_retry_policies
 def test_daily_quota_becomes_a_retry_timed_for_the_reset(codat_env: CodatSandbox) -> None:
     codat_env.set_faults(quota_exhausted=True)
     op = commerce.CodatListOrdersOperator(task_id="t", **ids(codat_env), full_refresh=True)
@@ -326,8 +337,18 @@ def test_daily_quota_becomes_a_retry_timed_for_the_reset(codat_env: CodatSandbox
     assert abs((datetime.now(UTC) + decision.retry_delay) - caught.value.retry_at) < timedelta(seconds=5)
 
 
+@before_retry_policies
+def test_daily_quota_reschedules_the_task_for_the_reset(codat_env: CodatSandbox) -> None:
+    codat_env.set_faults(quota_exhausted=True)
+    op = commerce.CodatListOrdersOperator(task_id="t", **ids(codat_env), full_refresh=True)
+    with pytest.raises(AirflowRescheduleException) as caught:
+        op.execute(CONTEXT)
+    assert isinstance(caught.value, CodatRetryLater) and not hasattr(op, "retry_policy")
+    assert caught.value.reschedule_date == caught.value.retry_at > datetime.now(UTC) + timedelta(minutes=1)
+
+
 def test_daily_quota_defers_until_the_reset_when_deferrable(codat_env: CodatSandbox) -> None:
-    from airflow.sdk.exceptions import TaskDeferred
+    from airflow.providers.common.compat.sdk import TaskDeferred
 
     codat_env.set_faults(quota_exhausted=True)
     op = commerce.CodatListOrdersOperator(task_id="t", **ids(codat_env), full_refresh=True, deferrable=True)

@@ -10,7 +10,12 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import AirflowException, AirflowFailException, AirflowSkipException, TaskDeferred
+from airflow.providers.common.compat.sdk import (
+    AirflowException,
+    AirflowFailException,
+    AirflowSkipException,
+    TaskDeferred,
+)
 
 from airflow_provider_codat.airflow_errors import CodatRetryLater, CodatRetryPolicy
 from airflow_provider_codat.exceptions import CodatConfigError, CodatNotSyncedError
@@ -18,6 +23,7 @@ from airflow_provider_codat.hooks.commerce import CodatCommerceHook
 from airflow_provider_codat.operators.platform import CodatRefreshDataOperator
 from airflow_provider_codat.sandbox import CodatSandbox
 from airflow_provider_codat.triggers.platform import CodatPullOperationTrigger
+from tests.airflow_versions import needs_retry_policies
 from tests.commerce_fixtures import requests_today, wait_quiet
 
 FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10}
@@ -137,6 +143,13 @@ def test_defaults_and_template_fields() -> None:
     assert op.template_fields == ("company_id", "connection_id", "data_types")
     assert (op.wait_for_completion, op.poll_interval, op.timeout, op.deferrable) == (False, 10, 3600, False)
     assert (op.not_supported, op.codat_conn_id, op.connection_id) == ("skip", "codat_default", None)
+
+
+@needs_retry_policies
+def test_codat_times_the_retries_through_the_default_retry_policy() -> None:
+    op = CodatRefreshDataOperator(
+        task_id="refresh", company_id="8a210b68-6988-11ed-a1eb-0242ac120002", data_types="orders"
+    )
     assert isinstance(op.retry_policy, CodatRetryPolicy)
 
 
@@ -362,8 +375,11 @@ def test_with_several_types_not_supported_only_skips_when_none_is_supported(
 
 
 def test_with_several_types_the_most_severe_failure_wins(sb: CodatSandbox, ids: tuple[str, str]) -> None:
+    # Both refreshes have ended when queued (sync_seconds=0). With a delay the waiting stops at the first
+    # failure seen (fail fast), so a stall between the two queue calls, as under load, let the FetchError
+    # end the wait alone, before the AuthError existed: a retryable failure, and a flaky test.
     sb.set_faults(
-        sync_seconds=0.2,
+        sync_seconds=0,
         pull_outcome={"commerce-orders": "FetchError", "commerce-payments": "AuthError"},
     )
     says = r"commerce-payments: AuthError.*commerce-orders: FetchError"

@@ -14,14 +14,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from airflow.sdk import PokeReturnValue
-from airflow.sdk.exceptions import (
+from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
     AirflowSensorTimeout,
     AirflowSkipException,
     TaskDeferred,
 )
+from airflow.sdk import PokeReturnValue
 
 from airflow_provider_codat.exceptions import CodatConfigError
 from airflow_provider_codat.hooks.commerce import CodatCommerceHook

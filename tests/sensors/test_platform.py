@@ -10,10 +10,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from airflow.sdk.exceptions import (
+from airflow.providers.common.compat.sdk import (
     AirflowException,
     AirflowFailException,
-    AirflowRescheduleException,
     AirflowSensorTimeout,
     AirflowSkipException,
     TaskDeferred,
@@ -24,6 +23,8 @@ from airflow_provider_codat.exceptions import CodatConfigError
 from airflow_provider_codat.sandbox import CodatSandbox
 from airflow_provider_codat.sensors.platform import CodatDataSyncSensor
 from airflow_provider_codat.triggers.platform import CodatDataSyncTrigger
+from airflow_provider_codat.version_compat import AirflowRescheduleException
+from tests.airflow_versions import needs_retry_policies
 from tests.commerce_fixtures import queue, requests_today, wait_quiet
 
 FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10}
@@ -151,7 +152,15 @@ def test_defaults_and_template_fields() -> None:
     )
     assert task.template_fields == ("company_id", "data_types", "synced_after")
     assert (task.synced_after, task.deferrable, task.poke_interval, task.mode) == (None, False, 60, "poke")
-    assert task.not_supported == "skip" and isinstance(task.retry_policy, CodatRetryPolicy)
+    assert task.not_supported == "skip"
+
+
+@needs_retry_policies
+def test_codat_times_the_retries_through_the_default_retry_policy() -> None:
+    task = CodatDataSyncSensor(
+        task_id="synced", company_id="8a210b68-6988-11ed-a1eb-0242ac120002", data_types="orders"
+    )
+    assert isinstance(task.retry_policy, CodatRetryPolicy)
 
 
 # -- what counts as synced ------------------------------------------------------------------------

@@ -61,7 +61,7 @@ def run_for(trigger: CodatPayoutTrigger, seconds: float) -> tuple[dict[str, Any]
 
 # -- serialization ----------------------------------------------------------------------------
 def test_serialize_gives_the_classpath_and_plain_values(ids: tuple[str, str]) -> None:
-    from airflow.sdk._shared.module_loading import import_string
+    from airflow.sdk.module_loading import import_string
 
     trigger = make_trigger(ids, this_second(), include_failed=True, min_payouts=3, max_poll_interval=5)
     classpath, kwargs = trigger.serialize()

@@ -13,9 +13,8 @@ Everything here is tolerant by design, because Codat's real data is looser than 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Mapping
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Annotated, Any, Generic, Self, TypeVar
@@ -29,6 +28,8 @@ from pydantic import (
     PrivateAttr,
     model_validator,
 )
+
+from airflow_provider_codat.codat_time import parse_codat_datetime
 
 __all__ = [
     "CodatDateTime",
@@ -50,67 +51,6 @@ OpenEnum = Annotated[_EnumT | str, Field(union_mode="left_to_right")]
 A value the enum knows becomes its member (``"Payout"`` -> ``TransactionType.PAYOUT``); any other
 string (``"billing"``, ``"Chargeback"``) is kept unchanged as a plain ``str``.
 """
-
-_DATETIME_RE = re.compile(
-    r"(?P<year>\d{4})-(?P<month>\d{2})-(?P<day>\d{2})"
-    r"(?:[Tt ](?P<hour>\d{2}):(?P<minute>\d{2})(?::(?P<second>\d{2})(?:[.,](?P<fraction>\d+))?)?)?"
-    r"(?P<tz>[Zz]|[+-]\d{2}(?::?\d{2})?)?"
-)
-_SENTINEL = (1, 1, 1, 0, 0, 0, 0)
-
-
-def parse_codat_datetime(value: Any) -> Any:
-    """Turn a Codat date-time string into a :class:`~datetime.datetime`, or ``None`` for "no value".
-
-    Accepts ``Z``, ``+hh:mm`` offsets, naive (business-local) times, which stay naive, date-only
-    values (midnight, naive) and any number of fractional digits (truncated to microseconds).
-    The empty string and the ``0001-01-01T00:00:00`` sentinel, in any of its forms, become ``None``.
-    Values that are not strings or dates are returned unchanged for pydantic to judge.
-
-    :param value: The raw field value.
-    :raises ValueError: If ``value`` is a string that is not an ISO 8601 date or date-time.
-    """
-    if isinstance(value, datetime):
-        return None if _is_sentinel(value) else value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    if not isinstance(value, str):
-        return value
-    text = value.strip()
-    if not text:
-        return None
-    match = _DATETIME_RE.fullmatch(text)
-    if match is None:
-        raise ValueError(f"not a Codat date-time: {value!r}")
-    fraction = match["fraction"] or ""
-    parsed = datetime(
-        int(match["year"]),
-        int(match["month"]),
-        int(match["day"]),
-        int(match["hour"] or 0),
-        int(match["minute"] or 0),
-        int(match["second"] or 0),
-        int(fraction[:6].ljust(6, "0")),
-        tzinfo=_parse_offset(match["tz"]),
-    )
-    return None if _is_sentinel(parsed) else parsed
-
-
-def _parse_offset(text: str | None) -> timezone | None:
-    if text is None:
-        return None
-    if text in ("Z", "z"):
-        return UTC
-    digits = text[1:].replace(":", "")
-    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:] or 0))
-    if not offset:
-        return UTC
-    return timezone(-offset if text[0] == "-" else offset)
-
-
-def _is_sentinel(value: datetime) -> bool:
-    fields = (value.year, value.month, value.day, value.hour, value.minute, value.second, value.microsecond)
-    return fields == _SENTINEL
 
 
 def to_decimal(value: Any) -> Any:

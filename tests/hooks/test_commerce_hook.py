@@ -71,7 +71,7 @@ def test_the_connection_is_read_once(hook: CodatCommerceHook, monkeypatch: pytes
 
 
 def test_test_connection_ok(hook: CodatCommerceHook, sandbox: CodatSandbox) -> None:
-    assert hook.test_connection() == (True, f"Connected to Codat at {sandbox.url}: 1 companies visible.")
+    assert hook.test_connection() == (True, f"Connected to Codat at {sandbox.url}: 1 company visible.")
     assert "client" not in hook.__dict__  # the UI's button leaves no pool open
 
 

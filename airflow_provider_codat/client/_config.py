@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from airflow_provider_codat.arguments import MAX_IN_FLIGHT_PER_COMPANY, MAX_PAGE_SIZE
+
 __all__ = [
     "DEFAULT_BASE_URL",
     "MAX_CONCURRENCY",
@@ -18,9 +20,7 @@ __all__ = [
 ]
 
 DEFAULT_BASE_URL = "https://api.codat.io"
-MAX_PAGE_SIZE = 5000
-"""Codat's largest ``pageSize``."""
-MAX_CONCURRENCY = 10
+MAX_CONCURRENCY = MAX_IN_FLIGHT_PER_COMPANY
 """Codat's limit of concurrent requests per company."""
 
 

@@ -10,14 +10,13 @@ from decimal import Decimal
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
-from airflow.sdk import BaseOperator, XComArg
+from airflow.sdk import BaseOperator
 
 from airflow_provider_codat.airflow_errors import (
     check_not_synced_action,
     set_default_retry_policy,
     to_airflow,
 )
-from airflow_provider_codat.hooks.commerce import check_uuid
 from airflow_provider_codat.version_compat import AIRFLOW_V_3_2_PLUS
 
 if TYPE_CHECKING:
@@ -27,29 +26,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CodatOperatorBase",
-    "check_uuid_at_parse",
     "context_moment",
     "default_retries",
-    "is_templated",
     "json_native",
     "run_id",
     "run_key",
 ]
-
-
-def is_templated(value: object) -> bool:
-    """Whether ``value`` is only known at run time: a Jinja template or an upstream task's XComArg."""
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    return isinstance(value, XComArg)
-
-
-def check_uuid_at_parse(value: Any, name: str) -> Any:
-    """Return the canonical form of an id now, or ``value`` itself if it is filled in at run time.
-
-    :raises CodatConfigError: If ``value`` is not a UUID (also a :class:`ValueError`).
-    """
-    return value if is_templated(value) else check_uuid(value, name)
 
 
 def json_native(value: Any) -> Any:

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from airflow_provider_codat.output import MANIFEST_NAME
-from airflow_provider_codat.resources import get_resource
 
 if TYPE_CHECKING:
     from airflow_provider_codat.client import Page
@@ -23,10 +22,8 @@ __all__ = [
     "OUTCOMES",
     "Pair",
     "blocking",
-    "check_whole",
     "connection_pairs",
     "landed_before",
-    "resource_names",
     "write_summary",
 ]
 
@@ -66,29 +63,8 @@ class Pair:
         }
 
 
-def check_whole(value: object, name: str, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-        raise ValueError(f"{name}: must be a whole number from {low} to {high}, got {value!r}")
-
-
-def resource_names(resources: Sequence[object]) -> list[str]:
-    if isinstance(resources, str) or not isinstance(resources, Sequence) or not resources:
-        raise ValueError(f"resource_names: expected a non-empty list of resource names, got {resources!r}")
-    names: list[str] = []
-    for item in resources:
-        try:
-            row = get_resource(item)  # type: ignore[arg-type]
-        except ValueError:
-            raise ValueError(f"resource_names: unknown resource {item!r}") from None
-        if not row.listable:
-            raise ValueError(f"resource_names: {row.name!r} has no list operation")
-        if row.name not in names:
-            names.append(row.name)
-    return names
-
-
 def connection_pairs(connections: object) -> list[dict[str, str]]:
-    from airflow_provider_codat.hooks.commerce import check_uuid
+    from airflow_provider_codat.arguments import check_uuid
 
     if isinstance(connections, str) or not isinstance(connections, Sequence):
         raise ValueError(

@@ -17,10 +17,9 @@ The overlap catches records Codat stamps a little late; records in it are pulled
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
 
-__all__ = ["DEFAULT_OVERLAP", "Window", "combine_queries", "parse_moment", "resolve_window"]
+__all__ = ["DEFAULT_OVERLAP", "Window", "combine_queries", "resolve_window"]
 
 CURSOR = "modifiedDate"
 DEFAULT_OVERLAP = timedelta(minutes=5)
@@ -60,27 +59,6 @@ class Window:
 def _codat_time(moment: datetime) -> str:
     text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
     return text.rstrip("0").rstrip(".") + "Z"
-
-
-def parse_moment(value: Any, name: str) -> datetime | None:
-    """Read a moment from a datetime, a date (midnight UTC) or an ISO string; naive means UTC.
-
-    :raises ValueError: Naming ``name`` when ``value`` is none of those.
-    """
-    if value is None or value == "":
-        return None
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, date):
-        moment = datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
-        try:
-            moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-        except ValueError:
-            raise ValueError(f"{name}: expected an ISO date or datetime, got {value!r}") from None
-    else:
-        raise ValueError(f"{name}: expected a datetime, a date or an ISO string, got {type(value).__name__}")
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def resolve_window(

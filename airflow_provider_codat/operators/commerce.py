@@ -19,12 +19,17 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from airflow.providers.common.compat.sdk import conf
 
+from airflow_provider_codat.arguments import (
+    MAX_PAGE_SIZE,
+    check_uuid_at_parse,
+    check_whole,
+    is_runtime_value,
+    parse_moment,
+)
 from airflow_provider_codat.hooks.commerce import check_record_id
 from airflow_provider_codat.operators._base import (
     CodatOperatorBase,
-    check_uuid_at_parse,
     context_moment,
-    is_templated,
     json_native,
     run_id,
     run_key,
@@ -33,7 +38,6 @@ from airflow_provider_codat.operators._window import (
     DEFAULT_OVERLAP,
     Window,
     combine_queries,
-    parse_moment,
     resolve_window,
 )
 from airflow_provider_codat.operators.extract import CodatExtractOperator
@@ -69,7 +73,6 @@ log = logging.getLogger(__name__)
 DEFAULT_XCOM_MAX_BYTES = 1_048_576
 DEFAULT_BATCH_SIZE = 50
 """Connections per batch for ``CodatExtractOperator``: 10,000 connections make 200 mapped tasks."""
-_MAX_PAGE_SIZE = 5000
 
 
 class CodatListOperator(CodatOperatorBase):
@@ -155,9 +158,9 @@ class CodatListOperator(CodatOperatorBase):
         """Declare Assets now where nothing is templated (templated values are known only at run time)."""
         from airflow.sdk import Asset
 
-        if not (is_templated(self.company_id) or is_templated(self.connection_id)):
+        if not (is_runtime_value(self.company_id) or is_runtime_value(self.connection_id)):
             self.inlets = [*self.inlets, Asset(self.source_uri())]
-        if isinstance(self.output_path, str) and not is_templated(self.output_path):
+        if isinstance(self.output_path, str) and not is_runtime_value(self.output_path):
             self.outlets = [*self.outlets, Asset(self.output_path)]
 
     def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
@@ -192,27 +195,17 @@ class CodatListOperator(CodatOperatorBase):
     def _check_arguments(self) -> None:
         if self.format not in FORMATS:
             raise ValueError(f"format: expected one of {', '.join(FORMATS)}, got {self.format!r}")
-        if self.page_size is not None and not (
-            isinstance(self.page_size, int)
-            and not isinstance(self.page_size, bool)
-            and 1 <= self.page_size <= _MAX_PAGE_SIZE
-        ):
-            raise ValueError(
-                f"page_size: must be a whole number from 1 to {_MAX_PAGE_SIZE}, got {self.page_size!r}"
-            )
+        if self.page_size is not None:
+            check_whole(self.page_size, "page_size", 1, MAX_PAGE_SIZE)
         if not isinstance(self.overlap, timedelta) or self.overlap < timedelta(0):
             raise ValueError(f"overlap: must be a timedelta of at least 0, got {self.overlap!r}")
-        if not isinstance(self.part_records, int) or self.part_records < 1:
-            raise ValueError(f"part_records: must be a whole number of at least 1, got {self.part_records!r}")
-        if not isinstance(self.xcom_max_bytes, int) or self.xcom_max_bytes < 1:
-            raise ValueError(
-                f"xcom_max_bytes: must be a whole number of at least 1, got {self.xcom_max_bytes!r}"
-            )
+        check_whole(self.part_records, "part_records", 1)
+        check_whole(self.xcom_max_bytes, "xcom_max_bytes", 1)
         bounds = (self.modified_since, self.modified_until)
         if self.full_refresh and any(b is not None for b in bounds):
             raise ValueError("full_refresh: cannot be combined with modified_since or modified_until")
         for name, value in zip(("modified_since", "modified_until"), bounds, strict=True):
-            if not is_templated(value):
+            if not is_runtime_value(value):
                 parse_moment(value, name)
 
     # -- running --------------------------------------------------------------------------------
@@ -420,7 +413,7 @@ class CodatGetRecordOperator(CodatOperatorBase):
         row = get_resource(resource)
         if not row.listable:
             raise ValueError(f"resource: {resource!r} has no records by id; use CodatGetCompanyInfoOperator")
-        if not is_templated(record_id):
+        if not is_runtime_value(record_id):
             check_record_id(record_id)
         self.resource = row.name
         self.company_id = check_uuid_at_parse(company_id, "company_id")
@@ -475,10 +468,8 @@ def list_commerce_connections(
     """
     from airflow_provider_codat.hooks.commerce import CodatCommerceHook
 
-    if batch_size is not None and (
-        isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
-    ):
-        raise ValueError(f"batch_size: must be a whole number of at least 1, got {batch_size!r}")
+    if batch_size is not None:
+        check_whole(batch_size, "batch_size", 1)
     wanted = {p.casefold() for p in platforms}
     skipped: Counter[str] = Counter()
     companies: list[list[dict[str, str]]] = []
@@ -548,10 +539,8 @@ class CodatListConnectionsOperator(CodatOperatorBase):
     ) -> None:
         super().__init__(**kwargs)
         self.statuses, self.platforms = list(statuses), list(platforms)
-        if batch_size is not None and (
-            isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1
-        ):
-            raise ValueError(f"batch_size: must be a whole number of at least 1, got {batch_size!r}")
+        if batch_size is not None:
+            check_whole(batch_size, "batch_size", 1)
         self.batch_size = batch_size
 
     def execute(self, context: Context) -> list[Any]:

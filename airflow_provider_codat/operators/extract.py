@@ -24,10 +24,18 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from airflow.providers.common.compat.sdk import conf
 
+from airflow_provider_codat.arguments import (
+    MAX_IN_FLIGHT_PER_COMPANY,
+    MAX_PAGE_SIZE,
+    check_choice,
+    check_whole,
+    is_runtime_value,
+    listable_names,
+    parse_moment,
+)
 from airflow_provider_codat.operators._base import (
     CodatOperatorBase,
     context_moment,
-    is_templated,
     run_id,
     run_key,
 )
@@ -36,16 +44,13 @@ from airflow_provider_codat.operators._batch import (
     OUTCOMES,
     Pair,
     blocking,
-    check_whole,
     connection_pairs,
     landed_before,
-    resource_names,
     write_summary,
 )
 from airflow_provider_codat.operators._window import (
     DEFAULT_OVERLAP,
     Window,
-    parse_moment,
     resolve_window,
 )
 from airflow_provider_codat.output import FORMATS
@@ -60,8 +65,6 @@ if TYPE_CHECKING:
 __all__ = ["CodatExtractOperator"]
 
 OnConnectionError = Literal["fail", "skip"]
-CODAT_COMPANY_LIMIT = 10
-"""Codat's limit of requests in flight per company."""
 
 
 @dataclass
@@ -132,7 +135,7 @@ class CodatExtractOperator(CodatOperatorBase):
         modified_until: datetime | str | None = None,
         overlap: timedelta = DEFAULT_OVERLAP,
         page_size: int | None = None,
-        max_in_flight_per_company: int = CODAT_COMPANY_LIMIT,
+        max_in_flight_per_company: int = MAX_IN_FLIGHT_PER_COMPANY,
         max_in_flight: int = 20,
         on_connection_error: OnConnectionError = "fail",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
@@ -166,25 +169,24 @@ class CodatExtractOperator(CodatOperatorBase):
             raise ValueError(f"format: expected one of {', '.join(FORMATS)}, got {self.format!r}")
         if self.output_path is None or (isinstance(self.output_path, str) and not self.output_path.strip()):
             raise ValueError("output: required, a directory URI or ObjectStoragePath")
-        check_whole(self.max_in_flight_per_company, "max_in_flight_per_company", 1, CODAT_COMPANY_LIMIT)
+        check_whole(self.max_in_flight_per_company, "max_in_flight_per_company", 1, MAX_IN_FLIGHT_PER_COMPANY)
         check_whole(self.max_in_flight, "max_in_flight", 1, 1000)
         if self.page_size is not None:
-            check_whole(self.page_size, "page_size", 1, 5000)
-        if self.on_connection_error not in ("fail", "skip"):
-            raise ValueError(f"on_connection_error: expected fail or skip, got {self.on_connection_error!r}")
+            check_whole(self.page_size, "page_size", 1, MAX_PAGE_SIZE)
+        check_choice(self.on_connection_error, "on_connection_error", ("fail", "skip"))
         if not isinstance(self.overlap, timedelta) or self.overlap < timedelta(0):
             raise ValueError(f"overlap: must be a timedelta of at least 0, got {self.overlap!r}")
         bounds = (self.modified_since, self.modified_until)
         if self.full_refresh and any(b is not None for b in bounds):
             raise ValueError("full_refresh: cannot be combined with modified_since or modified_until")
         for name, value in zip(("modified_since", "modified_until"), bounds, strict=True):
-            if not is_templated(value):
+            if not is_runtime_value(value):
                 parse_moment(value, name)
-        if self.resource_names is not None and not any(is_templated(r) for r in self.resource_names):
-            self.resource_names = resource_names(self.resource_names)
-        if not is_templated(self.connections):
+        if self.resource_names is not None and not any(is_runtime_value(r) for r in self.resource_names):
+            self.resource_names = listable_names(self.resource_names, "resource_names")
+        if not is_runtime_value(self.connections):
             connection_pairs(self.connections)
-        if isinstance(self.output_path, str) and not is_templated(self.output_path):
+        if isinstance(self.output_path, str) and not is_runtime_value(self.output_path):
             self.outlets = [*self.outlets, Asset(self.output_path)]
 
     # -- running ----------------------------------------------------------------------------------
@@ -194,7 +196,11 @@ class CodatExtractOperator(CodatOperatorBase):
 
         try:
             connections = connection_pairs(self.connections)
-            names = resource_names(self.resource_names) if self.resource_names is not None else None
+            names = (
+                listable_names(self.resource_names, "resource_names")
+                if self.resource_names is not None
+                else None
+            )
             window = self._window(context)
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from None

@@ -35,6 +35,8 @@ from airflow_provider_codat.version_compat import AIRFLOW_V_3_3_PLUS, AIRFLOW_VE
 if TYPE_CHECKING:
     from airflow.sdk import Context
 
+    from airflow_provider_codat.refresh import Verdict
+
 if TYPE_CHECKING or AIRFLOW_V_3_3_PLUS:
     from airflow.providers.common.compat.sdk import RetryDecision, RetryPolicy
 
@@ -53,6 +55,7 @@ __all__ = [
     "CodatRetryPolicy",
     "NotSyncedAction",
     "check_not_synced_action",
+    "raise_for_verdict",
     "set_default_retry_policy",
     "to_airflow",
 ]
@@ -141,6 +144,22 @@ def check_not_synced_action(value: str) -> NotSyncedAction:
     if value not in NOT_SYNCED_ACTIONS:
         raise ValueError(f"on_not_synced: expected one of {', '.join(NOT_SYNCED_ACTIONS)}, got {value!r}")
     return value
+
+
+def raise_for_verdict(verdict: Verdict) -> list[str]:
+    """Raise what a refresh verdict calls for; for ``ok``, return the data types Codat does not support.
+
+    :raises AirflowFailException: On ``fail``: retrying cannot help.
+    :raises AirflowException: On ``retry``: the task's own retries apply.
+    :raises AirflowSkipException: On ``skip``: no data type is supported.
+    """
+    if verdict.kind == "fail":
+        raise AirflowFailException(verdict.message)
+    if verdict.kind == "retry":
+        raise AirflowException(verdict.message)
+    if verdict.kind == "skip":
+        raise AirflowSkipException(verdict.message)
+    return verdict.unsupported
 
 
 def to_airflow(

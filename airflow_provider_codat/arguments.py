@@ -24,6 +24,7 @@ __all__ = [
     "MAX_IN_FLIGHT_PER_COMPANY",
     "MAX_PAGE_SIZE",
     "check_choice",
+    "check_data_types_at_parse",
     "check_record_id",
     "check_seconds",
     "check_uuid",
@@ -227,3 +228,19 @@ def _rows(listable_only: bool) -> list[Any]:
     from airflow_provider_codat.resources import RESOURCES
 
     return [r for r in RESOURCES if r.listable or not listable_only]
+
+
+def check_data_types_at_parse(value: object, name: str = "data_types") -> None:
+    """Check now the data types that are not filled in at run time.
+
+    :raises CodatConfigError: Naming ``name``, on an empty list or an unknown data type.
+    """
+    if is_runtime_value(value):
+        return
+    items = [value] if isinstance(value, str) else value if isinstance(value, list | tuple) else None
+    if items is None or not items:
+        data_type_keys(value, name)
+        return
+    literal = [item for item in items if not is_runtime_value(item)]
+    if literal:
+        data_type_keys(literal, name)

@@ -9,20 +9,27 @@ from __future__ import annotations
 
 from collections.abc import Generator, Sequence
 from datetime import UTC, date, datetime, timedelta
-from functools import cached_property
 from typing import TYPE_CHECKING, Any, cast
 
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
 from airflow.sdk import BaseSensorOperator, PokeReturnValue
 
+from airflow_provider_codat.arguments import (
+    MAX_PAGE_SIZE,
+    check_seconds,
+    check_uuid,
+    check_uuid_at_parse,
+    check_whole,
+    is_runtime_value,
+    parse_moment,
+)
 from airflow_provider_codat.exceptions import (
     CodatConfigError,
     CodatError,
     CodatNotSyncedError,
     CodatRateLimitError,
 )
-from airflow_provider_codat.hooks.commerce import CodatCommerceHook, check_uuid
-from airflow_provider_codat.operators._base import default_retries
+from airflow_provider_codat.tasks import CodatTask
 
 if TYPE_CHECKING:
     from airflow.sdk import Context
@@ -30,9 +37,6 @@ if TYPE_CHECKING:
     from airflow_provider_codat.client import Page
 
 __all__ = ["CodatPayoutSensor", "format_since", "parse_since"]
-
-_MAX_PAGE_SIZE = 5000
-"""Codat's largest ``pageSize``, as ``client._config.MAX_PAGE_SIZE`` (importing it would load httpx)."""
 
 
 def parse_since(value: object) -> datetime:
@@ -42,26 +46,10 @@ def parse_since(value: object) -> datetime:
 
     :raises CodatConfigError: Naming ``since`` when ``value`` is none of those.
     """
-    moment = _as_datetime(value)
+    moment = parse_moment(value, "since")
     if moment is None:
-        raise CodatConfigError(
-            f"since: expected a datetime, a date or an ISO 8601 string such as 2024-05-01T00:00:00Z, "
-            f"got {value!r}"
-        )
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _as_datetime(value: object) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day)
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.strip())
-        except ValueError:
-            return None
-    return None
+        raise CodatConfigError(f"since: expected a datetime, a date or an ISO 8601 string, got {value!r}")
+    return moment
 
 
 def format_since(moment: datetime) -> str:
@@ -70,32 +58,7 @@ def format_since(moment: datetime) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
 
 
-def _is_runtime_value(value: object) -> bool:
-    """Whether ``value`` is only known at run time: a Jinja template or an XComArg."""
-    if isinstance(value, str):
-        return "{{" in value or "{%" in value
-    return hasattr(value, "resolve")
-
-
-def _check_whole(name: str, value: object, low: int, high: int | None = None) -> int:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int)
-        or value < low
-        or (high is not None and value > high)
-    ):
-        span = f"from {low} to {high}" if high is not None else f"of at least {low}"
-        raise CodatConfigError(f"{name}: expected a whole number {span}, got {value!r}")
-    return value
-
-
-def _check_interval(value: object) -> None:
-    seconds = value.total_seconds() if isinstance(value, timedelta) else value
-    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or not seconds > 0:
-        raise CodatConfigError(f"poll_interval: expected more than 0 seconds, got {value!r}")
-
-
-class CodatPayoutSensor(BaseSensorOperator):
+class CodatPayoutSensor(CodatTask, BaseSensorOperator):
     """Wait until at least ``min_payouts`` payouts have been modified at or after ``since``.
 
     Returns, and pushes to XCom, ``{"count": n, "truncated": bool, "payouts": [...]}``: the first
@@ -142,7 +105,6 @@ class CodatPayoutSensor(BaseSensorOperator):
         since: datetime | date | str | None = None,
         include_failed: bool = False,
         min_payouts: int = 1,
-        codat_conn_id: str = CodatCommerceHook.default_conn_name,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float | timedelta | None = None,
         max_payouts_returned: int = 100,
@@ -153,35 +115,24 @@ class CodatPayoutSensor(BaseSensorOperator):
             poll_interval = kwargs.pop("poke_interval", 60.0)
         else:
             kwargs.pop("poke_interval", None)
-        _check_interval(poll_interval)
-        default_retries(kwargs)
-        super().__init__(poke_interval=poll_interval, **kwargs)
-        self.company_id = company_id
-        self.connection_id = connection_id
+        super().__init__(poke_interval=check_seconds(poll_interval, "poll_interval"), **kwargs)
+        self.company_id = check_uuid_at_parse(company_id, "company_id")
+        self.connection_id = check_uuid_at_parse(connection_id, "connection_id")
         self.since = since
         self.include_failed = bool(include_failed)
-        self.min_payouts = _check_whole("min_payouts", min_payouts, 1)
-        self.codat_conn_id = codat_conn_id
+        self.min_payouts = check_whole(min_payouts, "min_payouts", 1)
         self.deferrable = deferrable
-        self.max_payouts_returned = _check_whole(
-            "max_payouts_returned", max_payouts_returned, 1, _MAX_PAGE_SIZE
+        self.max_payouts_returned = check_whole(
+            max_payouts_returned, "max_payouts_returned", 1, MAX_PAGE_SIZE
         )
-        self.max_consecutive_errors = _check_whole("max_consecutive_errors", max_consecutive_errors, 1)
-        for name, value in (("company_id", company_id), ("connection_id", connection_id)):
-            if not _is_runtime_value(value):
-                check_uuid(value, name)
-        if since is not None and not _is_runtime_value(since):
+        self.max_consecutive_errors = check_whole(max_consecutive_errors, "max_consecutive_errors", 1)
+        if since is not None and not is_runtime_value(since):
             parse_since(since)
 
     @property
     def poll_interval(self) -> float:
         """Seconds between checks (the sensor's ``poke_interval``)."""
         return float(self.poke_interval)
-
-    @cached_property
-    def hook(self) -> CodatCommerceHook:
-        """The hook, built on first use."""
-        return CodatCommerceHook(self.codat_conn_id)
 
     # -- inputs -------------------------------------------------------------------------------
     def _since(self, context: Context) -> datetime:
@@ -198,14 +149,10 @@ class CodatPayoutSensor(BaseSensorOperator):
 
         :raises AirflowFailException: Naming the parameter that is wrong.
         """
-        from airflow_provider_codat.airflow_errors import to_airflow
-
-        try:
+        with self.codat_errors():
             company = check_uuid(self.company_id, "company_id")
             connection = check_uuid(self.connection_id, "connection_id")
             return company, connection, self._since(context)
-        except CodatConfigError as error:
-            raise to_airflow(error) from error
 
     # -- poke, reschedule ---------------------------------------------------------------------
     def poke(self, context: Context) -> PokeReturnValue:
@@ -248,12 +195,11 @@ class CodatPayoutSensor(BaseSensorOperator):
 
     def _not_yet_or_raise(self, error: CodatError) -> None:
         """Log why ``error`` means "not yet", or raise the Airflow exception that fails the task now."""
-        from airflow_provider_codat.airflow_errors import to_airflow
-
         if isinstance(error, CodatNotSyncedError):
             self.log.info("Codat has not synced transactions yet (%s); not yet", error)
         elif not error.retryable:
-            raise to_airflow(error) from error
+            with self.codat_errors():
+                raise error
         elif isinstance(error, CodatRateLimitError) and error.retry_at is not None:
             self.log.warning(
                 "Codat asks to retry at %s (%s); not sleeping in the worker, checking again in %.0f s",

@@ -3,7 +3,7 @@
 A data type counts as synced when its ``lastSuccessfulSync`` in the company's ``dataStatus`` is
 at or after ``synced_after``. A pull operation that ended badly fails the sensor only if it was
 requested at or after ``synced_after`` (an older failure is not this run's), and maps onto
-Airflow as the table in :mod:`airflow_provider_codat.operators.platform` says.
+Airflow as the table in :mod:`airflow_provider_codat.refresh` says.
 """
 
 from __future__ import annotations
@@ -11,40 +11,38 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from functools import cached_property
 from typing import Any, NoReturn
 
 from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSensorTimeout, conf
 from airflow.sdk import BaseSensorOperator
 
-from airflow_provider_codat.airflow_errors import to_airflow
-from airflow_provider_codat.exceptions import CodatConfigError
-from airflow_provider_codat.hooks.commerce import CodatCommerceHook, check_uuid
-from airflow_provider_codat.operators._base import default_retries
-from airflow_provider_codat.operators.platform import (
-    NotSupportedAction,
-    call_codat,
-    check_literal_data_types,
-    check_not_supported,
-    check_positive,
+from airflow_provider_codat.airflow_errors import raise_for_verdict
+from airflow_provider_codat.arguments import (
+    check_choice,
+    check_data_types_at_parse,
+    check_seconds,
+    check_uuid,
+    check_uuid_at_parse,
     data_type_keys,
-    is_literal,
-    raise_for_states,
+    is_runtime_value,
+    parse_moment,
 )
-from airflow_provider_codat.triggers.platform import (
-    CodatDataSyncTrigger,
+from airflow_provider_codat.refresh import (
+    NOT_SUPPORTED_ACTIONS,
+    NotSupportedAction,
     State,
-    parse_time,
+    judge,
     settled,
     split_ids,
-    sync_state,
-    sync_state_of_operation,
+    sync_states,
 )
+from airflow_provider_codat.tasks import CodatTask
+from airflow_provider_codat.triggers.platform import CodatDataSyncTrigger
 
 __all__ = ["CodatDataSyncSensor"]
 
 
-class CodatDataSyncSensor(BaseSensorOperator):
+class CodatDataSyncSensor(CodatTask, BaseSensorOperator):
     """Wait until Codat has synced data types of a company successfully since a given moment.
 
     Works in ``poke`` and ``reschedule`` mode, or in the triggerer with ``deferrable=True``
@@ -75,30 +73,17 @@ class CodatDataSyncSensor(BaseSensorOperator):
         not_supported: NotSupportedAction = "skip",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poke_interval: float | timedelta = 60,
-        codat_conn_id: str = CodatCommerceHook.default_conn_name,
         **kwargs: Any,
     ) -> None:
-        seconds = poke_interval.total_seconds() if isinstance(poke_interval, timedelta) else poke_interval
-        default_retries(kwargs)
-        super().__init__(poke_interval=check_positive(seconds, "poke_interval"), **kwargs)
-        self.company_id = company_id
+        super().__init__(poke_interval=check_seconds(poke_interval, "poke_interval"), **kwargs)
+        self.company_id = check_uuid_at_parse(company_id, "company_id")
         self.data_types = data_types
         self.synced_after = synced_after
-        self.not_supported = check_not_supported(not_supported)
+        self.not_supported = check_choice(not_supported, "not_supported", NOT_SUPPORTED_ACTIONS)
         self.deferrable = deferrable
-        self.codat_conn_id = codat_conn_id
-        if is_literal(company_id):
-            check_uuid(company_id, "company_id")
-        check_literal_data_types(data_types)
-        if (is_literal(synced_after) or isinstance(synced_after, datetime)) and parse_time(
-            synced_after
-        ) is None:
-            raise CodatConfigError(f"synced_after: expected an ISO 8601 date-time, got {synced_after!r}")
-
-    @cached_property
-    def hook(self) -> CodatCommerceHook:
-        """The Codat hook, built on first use."""
-        return CodatCommerceHook(self.codat_conn_id)
+        check_data_types_at_parse(data_types)
+        if not is_runtime_value(synced_after):
+            parse_moment(synced_after, "synced_after")
 
     def poke(self, context: Any) -> bool:
         """Check ``dataStatus`` once: True when synced; raise when a refresh since then ended badly."""
@@ -141,33 +126,30 @@ class CodatDataSyncSensor(BaseSensorOperator):
 
     # -- steps ----------------------------------------------------------------------------------
     def _arguments(self, context: Any) -> tuple[str, list[str], datetime]:
-        try:
+        with self.codat_errors():
             company = check_uuid(self.company_id, "company_id")
             types = data_type_keys(self.data_types)
-        except CodatConfigError as exc:
-            raise to_airflow(exc) from exc
-        value = self.synced_after
-        if value is None:
-            value = context.get("data_interval_end")
-            if value is None and context.get("dag_run") is not None:
-                value = getattr(context["dag_run"], "run_after", None)
+            value = self.synced_after
             if value is None:
-                raise AirflowFailException("synced_after: the run has no data_interval_end; set synced_after")
-        after = parse_time(value)
-        if after is None:
-            raise AirflowFailException(f"synced_after: expected an ISO 8601 date-time, got {value!r}")
+                value = context.get("data_interval_end")
+                if value is None and context.get("dag_run") is not None:
+                    value = getattr(context["dag_run"], "run_after", None)
+                if value is None:
+                    raise AirflowFailException(
+                        "synced_after: the run has no data_interval_end; set synced_after"
+                    )
+            after = parse_moment(value, "synced_after")
+        assert after is not None
         return company, types, after
 
     def _states(self, company: str, types: list[str], after: datetime) -> dict[str, State]:
-        status = call_codat(self.hook.get_data_status, company)
-        states: dict[str, State] = {}
-        for data_type in types:
-            entry = status.get(data_type) or {}
-            state = sync_state(data_type, entry, after)
-            if state is None:
-                op = call_codat(self.hook.get_pull_operation, company, str(entry["latestSyncId"]))
-                state = sync_state_of_operation(data_type, op, after)
-            states[data_type] = state
+        with self.codat_errors():
+            status = self.hook.get_data_status(company)
+            operations: dict[str, Any] = {}
+            states, needed = sync_states(status, types, after, operations)
+            if needed:
+                operations = {op_id: self.hook.get_pull_operation(company, op_id) for op_id in needed}
+                states, _ = sync_states(status, types, after, operations)
         return states
 
     def _defer(self, company: str, types: list[str], after: str, deadline: float) -> NoReturn:
@@ -183,7 +165,7 @@ class CodatDataSyncSensor(BaseSensorOperator):
 
     def _finish(self, company: str, states: dict[str, State]) -> None:
         where = f"company {company}"
-        skipped = raise_for_states(states.values(), not_supported=self.not_supported, where=where)
+        skipped = raise_for_verdict(judge(states.values(), not_supported=self.not_supported, where=where))
         if skipped:
             self.log.warning("Codat does not support %s for %s", ", ".join(skipped), where)
         self.log.info("Codat: %s synced", ", ".join(states))

@@ -11,151 +11,28 @@ Each trigger stops with a ``timeout`` event at its ``deadline``. The resumed tas
 failed call in the worker, so that the error reaches Airflow through
 :func:`~airflow_provider_codat.airflow_errors.to_airflow` with its full type.
 
-The module also holds the pure rules both the triggers and the tasks apply to Codat's statuses.
+The rules they apply to Codat's statuses are :mod:`airflow_provider_codat.refresh`'s, as the
+tasks' are.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
+from airflow_provider_codat.arguments import check_seconds, check_whole, parse_moment
 from airflow_provider_codat.exceptions import CodatApiError, CodatConfigError, CodatError
-from airflow_provider_codat.hooks.commerce import CodatCommerceHook
+from airflow_provider_codat.hooks.platform import CodatPlatformHook
+from airflow_provider_codat.refresh import State, pull_state, settled, split_ids, sync_states
 
-__all__ = [
-    "COMPLETE",
-    "NOT_SUPPORTED",
-    "RUNNING_STATUSES",
-    "TERMINAL_STATUSES",
-    "CodatDataSyncTrigger",
-    "CodatPullOperationTrigger",
-    "is_failure",
-    "parse_time",
-    "pull_state",
-    "settled",
-    "split_ids",
-    "sync_state",
-    "sync_state_of_operation",
-]
+__all__ = ["CodatDataSyncTrigger", "CodatPullOperationTrigger"]
 
-COMPLETE = "Complete"
-NOT_SUPPORTED = "NotSupported"
-RUNNING_STATUSES = frozenset(
-    {
-        "Initial",
-        "Queued",
-        "Fetching",
-        "MapQueued",
-        "Mapping",
-        "ProcessingQueued",
-        "Processing",
-        "ValidationQueued",
-        "Validating",
-    }
-)
-"""Pull-operation statuses on the way to an end."""
-TERMINAL_STATUSES = frozenset(
-    {
-        COMPLETE,
-        NOT_SUPPORTED,
-        "FetchError",
-        "MapError",
-        "InternalError",
-        "ProcessingError",
-        "ValidationError",
-        "AuthError",
-        "PermissionsError",
-        "Cancelled",
-        "RateLimitError",
-        "PrerequisiteNotMet",
-    }
-)
-"""Pull-operation statuses that end a refresh."""
-WAITING = "Waiting"
-"""The status of a data type that has not synced since the time asked for, nor failed since then."""
-_MAX_ERROR_TEXT = 200
 _MAX_BACKOFF = 300.0
-
-State = dict[str, Any]
-"""``{"dataType", "status", "done", "id", "error"}``, and ``connectionId`` for a pull operation:
-what a task needs to know about one refresh."""
-
-
-# -- pure rules -----------------------------------------------------------------------------------
-def parse_time(value: Any) -> datetime | None:
-    """Return a Codat date-time (ISO 8601; naive means UTC) as an aware datetime, or None."""
-    if isinstance(value, datetime):
-        moment = value
-    elif isinstance(value, str) and value:
-        try:
-            moment = datetime.fromisoformat(value)
-        except ValueError:
-            return None
-    else:
-        return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def pull_state(op: Mapping[str, Any]) -> State:
-    """Summarise a PullOperation; an unknown status ends it only if Codat flags it completed or errored."""
-    status = str(op.get("status") or "Initial")
-    done = status in TERMINAL_STATUSES or (
-        status not in RUNNING_STATUSES and bool(op.get("isCompleted") or op.get("isErrored"))
-    )
-    error = op.get("errorMessage") or op.get("statusDescription")
-    return {
-        "id": str(op.get("id", "")),
-        "dataType": str(op.get("dataType", "")),
-        "connectionId": str(op.get("connectionId", "")),
-        "status": status,
-        "done": done,
-        "error": str(error)[:_MAX_ERROR_TEXT] if error else None,
-    }
-
-
-def is_failure(state: Mapping[str, Any]) -> bool:
-    """Whether a refresh ended in a status other than Complete or NotSupported."""
-    return bool(state["done"]) and state["status"] not in (COMPLETE, NOT_SUPPORTED)
-
-
-def settled(states: Iterable[Mapping[str, Any]]) -> bool:
-    """Whether waiting is over: every refresh ended, or one failed (fail fast)."""
-    states = list(states)
-    return any(is_failure(s) for s in states) or all(s["done"] for s in states)
-
-
-def sync_state(data_type: str, entry: Mapping[str, Any] | None, synced_after: datetime) -> State | None:
-    """Read one ``dataStatus`` entry: synced since ``synced_after``, still waiting, or None.
-
-    None means the latest pull operation ended badly and :func:`sync_state_of_operation` must
-    tell whether it was requested after ``synced_after`` (an older failure is not this run's).
-    """
-    entry = entry or {}
-    last = parse_time(entry.get("lastSuccessfulSync"))
-    if last is not None and last >= synced_after:
-        return {"dataType": data_type, "status": COMPLETE, "done": True, "id": None, "error": None}
-    status = str(entry.get("currentStatus") or "")
-    if status in TERMINAL_STATUSES and status != COMPLETE and entry.get("latestSyncId"):
-        return None
-    return {"dataType": data_type, "status": WAITING, "done": False, "id": None, "error": None}
-
-
-def sync_state_of_operation(data_type: str, op: Mapping[str, Any], synced_after: datetime) -> State:
-    """The state of a data type whose latest pull operation ended badly (see :func:`sync_state`)."""
-    requested = parse_time(op.get("requested"))
-    if requested is not None and requested >= synced_after:
-        return {**pull_state(op), "dataType": data_type}
-    return {"dataType": data_type, "status": WAITING, "done": False, "id": None, "error": None}
-
-
-def split_ids(value: str) -> list[str]:
-    """Split a comma-separated list, dropping blanks."""
-    return [part.strip() for part in value.split(",") if part.strip()]
 
 
 # -- triggers -------------------------------------------------------------------------------------
@@ -169,17 +46,13 @@ class _CodatPollTrigger(BaseTrigger):
         deadline: float,
         poll_interval: float = 10.0,
         max_errors: int = 5,
-        codat_conn_id: str = CodatCommerceHook.default_conn_name,
+        codat_conn_id: str = CodatPlatformHook.default_conn_name,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
-        if not poll_interval > 0:
-            raise CodatConfigError(f"poll_interval: must be more than 0 seconds, got {poll_interval!r}")
-        if max_errors < 1:
-            raise CodatConfigError(f"max_errors: must be at least 1, got {max_errors!r}")
         self.company_id = company_id
         self.deadline = float(deadline)
-        self.poll_interval = float(poll_interval)
-        self.max_errors = int(max_errors)
+        self.poll_interval = check_seconds(poll_interval, "poll_interval")
+        self.max_errors = check_whole(max_errors, "max_errors", 1)
         self.codat_conn_id = codat_conn_id
 
     def _settings(self) -> dict[str, Any]:
@@ -196,7 +69,7 @@ class _CodatPollTrigger(BaseTrigger):
         cls = type(self)
         return f"{cls.__module__}.{cls.__qualname__}", self._settings()
 
-    async def check(self, hook: CodatCommerceHook) -> dict[str, Any] | None:
+    async def check(self, hook: CodatPlatformHook) -> dict[str, Any] | None:
         """Poll once; return the final event's payload, or None to poll again."""
         raise NotImplementedError
 
@@ -206,11 +79,11 @@ class _CodatPollTrigger(BaseTrigger):
 
     async def run(self) -> AsyncIterator[TriggerEvent]:
         """Poll until done, then yield one event (``done``, ``timeout`` or ``error``)."""
-        async with CodatCommerceHook(self.codat_conn_id) as hook:
+        async with CodatPlatformHook(self.codat_conn_id) as hook:
             async for event in self._poll(hook):
                 yield event
 
-    async def _poll(self, hook: CodatCommerceHook) -> AsyncIterator[TriggerEvent]:
+    async def _poll(self, hook: CodatPlatformHook) -> AsyncIterator[TriggerEvent]:
         errors = 0
         while True:
             try:
@@ -283,7 +156,7 @@ class CodatPullOperationTrigger(_CodatPollTrigger):
     def _settings(self) -> dict[str, Any]:
         return {**super()._settings(), "pull_operation_ids": self.pull_operation_ids}
 
-    async def check(self, hook: CodatCommerceHook) -> dict[str, Any] | None:
+    async def check(self, hook: CodatPlatformHook) -> dict[str, Any] | None:
         """Fetch every pull operation that has not ended; finish once :func:`settled`."""
         for op_id in split_ids(self.pull_operation_ids):
             if not self._states.get(op_id, {}).get("done"):
@@ -317,7 +190,7 @@ class CodatDataSyncTrigger(_CodatPollTrigger):
 
     def __init__(self, *, data_types: str, synced_after: str, **settings: Any) -> None:
         super().__init__(**settings)
-        moment = parse_time(synced_after)
+        moment = parse_moment(synced_after, "synced_after")
         if moment is None:
             raise CodatConfigError(f"synced_after: expected an ISO 8601 date-time, got {synced_after!r}")
         self.data_types = data_types
@@ -328,16 +201,15 @@ class CodatDataSyncTrigger(_CodatPollTrigger):
     def _settings(self) -> dict[str, Any]:
         return {**super()._settings(), "data_types": self.data_types, "synced_after": self.synced_after}
 
-    async def check(self, hook: CodatCommerceHook) -> dict[str, Any] | None:
+    async def check(self, hook: CodatPlatformHook) -> dict[str, Any] | None:
         """Read ``dataStatus`` (and a failed latest pull operation); finish once :func:`settled`."""
         status = await hook.aget_data_status(self.company_id)
-        for data_type in split_ids(self.data_types):
-            entry = status.get(data_type) or {}
-            state = sync_state(data_type, entry, self._after)
-            if state is None:
-                op = await hook.aget_pull_operation(self.company_id, str(entry["latestSyncId"]))
-                state = sync_state_of_operation(data_type, op, self._after)
-            self._states[data_type] = state
+        types = split_ids(self.data_types)
+        states, needed = sync_states(status, types, self._after, {})
+        if needed:
+            operations = {op_id: await hook.aget_pull_operation(self.company_id, op_id) for op_id in needed}
+            states, _ = sync_states(status, types, self._after, operations)
+        self._states.update(states)
         if settled(self._states.values()):
             return self.payload("done", states=self._states)
         return None

@@ -11,14 +11,9 @@ from typing import Any
 
 import pytest
 
+from airflow_provider_codat.refresh import parse_time, pull_state, settled
 from airflow_provider_codat.sandbox import CodatSandbox
-from airflow_provider_codat.triggers.platform import (
-    CodatDataSyncTrigger,
-    CodatPullOperationTrigger,
-    parse_time,
-    pull_state,
-    settled,
-)
+from airflow_provider_codat.triggers.platform import CodatDataSyncTrigger, CodatPullOperationTrigger
 from tests.commerce_fixtures import queue, requests_today, wait_quiet
 
 FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10}

@@ -234,7 +234,7 @@ def airflow_env(tmp: Path, url: str, db: str, api_port: int, args: argparse.Name
         "no_proxy": "127.0.0.1,localhost",
     }
     if args.executor == "celery":
-        env["AIRFLOW__CELERY__RESULT_BACKEND"] = f"db+postgresql://{db}"
+        env["AIRFLOW__CELERY__RESULT_BACKEND"] = f"db+postgresql+psycopg2://{db}"
         env["AIRFLOW__CELERY__WORKER_CONCURRENCY"] = str(max(1, args.parallelism // 2))
     return env
 
@@ -311,7 +311,7 @@ class PeakRss(threading.Thread):
         """Each worker (a child of a root) with its peak and the peaks of the task processes under it."""
         roots = {r.pid for r in self.roots}
         rows = []
-        for pid in sorted(p for p, parent in self.parent.items() if parent in roots):
+        for pid in sorted((p for p, parent in self.parent.items() if parent in roots), key=self.parent.get):
             tasks = [self.peak[p] for p, parent in self.parent.items() if parent == pid]
             rows.append(
                 {
@@ -488,8 +488,12 @@ def report(args: argparse.Namespace, run: dict[str, Any], found: dict[str, Any],
         print(f"    {found['extra']} pairs landed that the sandbox does not have")
     print(f"  concurrency 429s: {concurrency}; all refusals: {found['counters']['rejected']}")
     print(f"  requests {requests:,} for {pages:,} pages at least ({requests / pages:.3f}x)")
-    print("  peak RSS per worker (and the largest of the task processes it ran):")
+    print("  peak RSS per worker process (and the largest of the task processes it ran):")
+    under = None
     for w in rss.workers():
+        if w["under"] != under:
+            under = w["under"]
+            print(f"   under {rss.label.get(under, under)} (pid {under}):")
         print(
             f"    pid {w['pid']:>7} {w['name'][:44]:<44} {w['peak_mb']:7.0f} MB; "
             f"{w['tasks']} task processes, peak {w['task_peak_mb']:.0f} MB"

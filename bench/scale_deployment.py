@@ -88,7 +88,11 @@ def check_prerequisites(executor: str) -> None:
         try:
             import airflow.providers.celery  # noqa: F401
         except ImportError:
-            missing.append(f"the Celery provider: {venv} apache-airflow-providers-celery")
+            missing.append(f"the Celery provider: {venv} apache-airflow-providers-celery 'celery[redis]<5.7'")
+        try:  # the provider (3.26) imports a helper that Celery 5.7 removed
+            from celery.backends.database import retry  # noqa: F401
+        except ImportError:
+            missing.append(f"a Celery the provider can import (below 5.7): {venv} 'celery[redis]>=5.5,<5.7'")
     if os.geteuid() == 0:
         try:
             import pwd
@@ -221,8 +225,8 @@ def airflow_env(tmp: Path, url: str, db: str, api_port: int, args: argparse.Name
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": str(api_port),
         "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{api_port}",
-        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(32),
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(32),
+        "AIRFLOW__API__SECRET_KEY": secrets.token_urlsafe(64),
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(64),
         "AIRFLOW__API_AUTH__JWT_ISSUER": "codat-scale-bench",
         "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",  # only the run triggered here, no scheduled one
         "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",

@@ -161,10 +161,10 @@ class CodatExtractOperator(CodatOperatorBase):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault(
-            "map_index_template",
-            "{{ task.connections | length }} connections from {{ (task.connections | first).company_id }}",
-        )
+        if kwargs.get("map_index_template") is None:  # ``partial()`` passes None when not given
+            kwargs["map_index_template"] = (
+                "{{ task.connections | length }} connections from {{ (task.connections | first).company_id }}"
+            )
         super().__init__(**kwargs)
         self.connections = connections
         self.output_path = output  # ``output`` itself is BaseOperator's XComArg property

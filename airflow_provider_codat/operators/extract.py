@@ -65,6 +65,10 @@ if TYPE_CHECKING:
 __all__ = ["CodatExtractOperator"]
 
 OnConnectionError = Literal["fail", "skip"]
+MAP_INDEX_TEMPLATE = (
+    "{{ task.connections | length }} connections from {{ (task.connections | first).company_id }}"
+)
+"""The label of each mapped task: its batch."""
 
 
 @dataclass
@@ -141,10 +145,7 @@ class CodatExtractOperator(CodatOperatorBase):
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault(
-            "map_index_template",
-            "{{ task.connections | length }} connections from {{ (task.connections | first).company_id }}",
-        )
+        kwargs.setdefault("map_index_template", MAP_INDEX_TEMPLATE)
         super().__init__(**kwargs)
         self.connections = connections
         self.output_path = output  # ``output`` itself is BaseOperator's XComArg property
@@ -160,6 +161,17 @@ class CodatExtractOperator(CodatOperatorBase):
         self.on_connection_error = on_connection_error
         self.deferrable = deferrable
         self._check_arguments()
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> Any:
+        """Map over batches; each mapped task is labelled by its batch unless ``map_index_template`` is given.
+
+        The task runner reads the label's template from the mapped task (``partial()``'s keywords,
+        where Airflow fills a missing one with None), not from the operator ``__init__`` builds.
+        """
+        if kwargs.get("map_index_template") is None:
+            kwargs["map_index_template"] = MAP_INDEX_TEMPLATE
+        return super().partial(**kwargs)
 
     # -- arguments --------------------------------------------------------------------------------
     def _check_arguments(self) -> None:

@@ -168,6 +168,10 @@ def test_batches_fan_out_past_max_map_length(
         tis = query.all()
         assert sorted(ti.state for ti in tis) == ["success"] * 3
         results = [ti.xcom_pull(task_ids="extract", map_indexes=ti.map_index) for ti in tis]
+        # each mapped task is labelled by its batch: partial() passes map_index_template=None
+        labels = sorted(ti.rendered_map_index for ti in tis)
+    companies = {company for company, _ in codat.connections}
+    assert labels == sorted(f"2 connections from {company}" for company in companies)
     assert sum(r["records"]["orders"] for r in results) == 30 * len(codat.connections)
     # listing the companies, then one page per pair: nothing refused
     after = counters(codat)

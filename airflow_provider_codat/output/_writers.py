@@ -102,9 +102,12 @@ class _JsonlWriter:
         self._out = out
 
     def write(self, page: Page, start: int, stop: int) -> None:
-        lines = [_one_line(text) for text in page.texts[start:stop]]
-        lines.append("")
-        self._out.write("\n".join(lines).encode())
+        texts: list[Any] = page.raw_texts[start:stop]
+        texts.append(b"")
+        data = b"\n".join(texts)
+        if b"\r" in data or data.count(b"\n") != len(texts) - 1:  # some record spans lines
+            data = b"\n".join(_one_line(bytes(text)) for text in texts)
+        self._out.write(data)
 
     def finish(self) -> None:
         self._out.close()
@@ -159,8 +162,6 @@ def open_writer(fmt: str, out: CountingFile, schema: Any = None) -> PartWriter:
     return _ParquetWriter(out, schema)
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: bytes) -> bytes:
     """Return ``text`` on one line: a line break in a record's JSON can only be whitespace between tokens."""
-    if "\n" in text or "\r" in text:
-        return text.replace("\r", " ").replace("\n", " ")
-    return text
+    return text.replace(b"\r", b" ").replace(b"\n", b" ")

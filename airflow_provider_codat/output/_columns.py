@@ -197,24 +197,28 @@ def _json(values: Sequence[Any]) -> pa.Array:
     return pc.if_else(pc.equal(encoded, "null"), pa.scalar(None, pa.string()), encoded)
 
 
-# A plain Codat date-time; every other form the per-value parser reads goes per value.
+# A plain Codat date-time; every other form the per-value parser reads goes per value. Digits past
+# the sixth of a fraction are matched but not captured: microseconds truncate them, as the parser does.
 _PLAIN = (
     r"^(?P<base>\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d)"
-    r"(?:\.(?P<fraction>\d{1,9}))?"
+    r"(?:\.(?P<fraction>\d{1,6})\d{0,3})?"
     r"(?P<tz>Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
 )
-_SENTINEL = "0001-01-01T00:00:00"
-_MIN_US = -62135596800 * 10**6  # 0001-01-01T00:00:00 in microseconds since the epoch
+_MIN_US = -62135596800 * 10**6  # 0001-01-01T00:00:00 in microseconds since the epoch: the sentinel
 _MAX_US = 253402300799999999  # 9999-12-31T23:59:59.999999
 _US_PER_MINUTE = 60 * 10**6
+_NULL_INT = pa.scalar(None, pa.int64())
 
 
 def _timestamps(values: Sequence[Any], type_: pa.DataType) -> tuple[pa.Array, Misfits]:
     """Parse a column of strings and nulls; values in other forms go to the per-value parser."""
     text = pa.array(values, type=pa.string())
     parts = pc.extract_regex(text, _PLAIN)  # null where the text is null or not plain
-    base = pc.struct_field(parts, "base")
-    fraction = pc.utf8_rpad(pc.utf8_slice_codeunits(pc.struct_field(parts, "fraction"), 0, 6), 6, "0")
+    fraction = pc.utf8_rpad(pc.struct_field(parts, "fraction"), 6, "0")
+    local = pc.add(
+        pc.cast(pc.cast(pc.struct_field(parts, "base"), pa.timestamp("us")), pa.int64()),
+        pc.cast(fraction, pa.int64()),
+    )
     tz = pc.struct_field(parts, "tz")
     offset = pc.if_else(pc.equal(pc.utf8_length(tz), 6), tz, "+00:00")
     minutes = pc.add(
@@ -222,12 +226,15 @@ def _timestamps(values: Sequence[Any], type_: pa.DataType) -> tuple[pa.Array, Mi
         pc.cast(pc.utf8_slice_codeunits(offset, 4, 6), pa.int64()),
     )
     minutes = pc.if_else(pc.starts_with(offset, "-"), pc.negate(minutes), minutes)
-    local = pc.add(pc.cast(pc.cast(base, pa.timestamp("us")), pa.int64()), pc.cast(fraction, pa.int64()))
     utc = pc.subtract(local, pc.multiply(minutes, _US_PER_MINUTE))
-    sentinel = pc.and_(pc.equal(base, _SENTINEL), pc.equal(fraction, "000000"))
-    # Out of datetime's range (year 0, or past the ends once shifted to UTC): the per-value parser decides.
-    outside = pc.or_(pc.less(local, _MIN_US), pc.or_(pc.less(utc, _MIN_US), pc.greater(utc, _MAX_US)))
-    utc = pc.if_else(pc.or_(sentinel, outside), pa.scalar(None, pa.int64()), utc)
+    # The sentinel, in any offset, is null; out of datetime's range (year 0, or past either end once
+    # shifted to UTC), the per-value parser decides.
+    sentinel = pc.equal(local, _MIN_US)
+    outside = pc.and_(
+        pc.invert(sentinel),
+        pc.or_(pc.less(local, _MIN_US), pc.or_(pc.less(utc, _MIN_US), pc.greater(utc, _MAX_US))),
+    )
+    utc = pc.if_else(pc.or_(sentinel, outside), _NULL_INT, utc)
     fast = pc.fill_null(pc.and_(pc.is_valid(parts), pc.invert(outside)), False)
     slow = pc.and_(pc.is_valid(text), pc.invert(fast))
     result = pc.cast(utc, type_)

@@ -23,10 +23,19 @@ import msgspec
 import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow.json as pj  # type: ignore[import-untyped]
 
 from airflow_provider_codat.models._base import parse_codat_datetime, to_decimal
 
-__all__ = ["PRECISION", "SCALE", "column", "column_per_value", "compact_json"]
+__all__ = [
+    "PRECISION",
+    "SCALE",
+    "column",
+    "column_per_value",
+    "compact_json",
+    "read_texts",
+    "timestamps_from_text",
+]
 
 PRECISION, SCALE = 38, 12
 _QUANTUM = Decimal(1).scaleb(-SCALE)
@@ -212,7 +221,13 @@ _NULL_INT = pa.scalar(None, pa.int64())
 
 def _timestamps(values: Sequence[Any], type_: pa.DataType) -> tuple[pa.Array, Misfits]:
     """Parse a column of strings and nulls; values in other forms go to the per-value parser."""
-    text = pa.array(values, type=pa.string())
+    return timestamps_from_text(pa.array(values, type=pa.string()), values, type_)
+
+
+def timestamps_from_text(
+    text: pa.Array, values: Sequence[Any], type_: pa.DataType
+) -> tuple[pa.Array, Misfits]:
+    """Parse a string array of date-times; ``values[i]`` is row ``i`` as decoded, for the rare slow rows."""
     parts = pc.extract_regex(text, _PLAIN)  # null where the text is null or not plain
     fraction = pc.utf8_rpad(pc.struct_field(parts, "fraction"), 6, "0")
     local = pc.add(
@@ -243,3 +258,43 @@ def _timestamps(values: Sequence[Any], type_: pa.DataType) -> tuple[pa.Array, Mi
         return result, {}
     converted, misfits = _convert("timestamp", values, positions)
     return pc.replace_with_mask(result, slow, pa.array(converted, type=type_)), misfits
+
+
+# --- straight from the text -------------------------------------------------------------------------
+
+# Kinds pyarrow's JSON reader may read from the records' text: it reads exactly what the per-value
+# converters would, or refuses (a number in a string column, a nested object anywhere, a repeated
+# key, more decimal places than the scale), and then the page goes the other way. Date-times are read
+# as strings, then parsed as above.
+_FROM_TEXT = {"string": pa.string(), "decimal": pa.decimal128(PRECISION, SCALE), "timestamp": pa.string()}
+
+
+def read_texts(texts: Sequence[Any], plan: Sequence[tuple[str, str]]) -> dict[str, pa.Array] | None:
+    """Read the columns of ``plan`` (name, kind) that the JSON reader can, from each record's text.
+
+    Returns the arrays by name, strings for date-times; or None when the reader refuses the page.
+    Runs in C++ without the GIL.
+    """
+    fields = [(name, _FROM_TEXT[kind]) for name, kind in plan if kind in _FROM_TEXT]
+    if not texts or not fields:
+        return None
+    data = b"\n".join(texts)
+    options = pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
+    try:
+        table = pj.read_json(
+            pa.BufferReader(data),
+            read_options=pj.ReadOptions(use_threads=False, block_size=len(data) + 1),
+            parse_options=options,
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows != len(texts):
+        return None
+    arrays = {name: table.column(name).combine_chunks() for name, _ in fields}
+    for name, kind in plan:  # the reader does not check a decimal's precision (26 integer digits at most)
+        if kind == "decimal":
+            try:
+                arrays[name].validate(full=True)
+            except pa.ArrowInvalid:
+                del arrays[name]  # the per-value converters say which values do not fit
+    return arrays

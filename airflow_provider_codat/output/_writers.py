@@ -185,10 +185,11 @@ class _ParquetWriter:
         self._background = _Background()
 
     def write(self, page: Page, start: int, stop: int) -> None:
-        self._background.submit(self._write, page.records[start:stop])
+        self._background.submit(self._write, page, start, stop)
 
-    def _write(self, records: list[dict[str, Any]]) -> None:
-        self._writer.write_batch(self._to_batch(records, self._schema))
+    def _write(self, page: Page, start: int, stop: int) -> None:
+        records, texts = page.records[start:stop], page.raw_texts[start:stop]
+        self._writer.write_batch(self._to_batch(records, self._schema, texts=texts))
 
     def finish(self) -> None:
         self._background.drain()

@@ -17,7 +17,7 @@ the medians, the load average at start and end, and the sandbox's CPU per page a
     python bench/hook_vs_sdk.py --records 200000 --latency-ms 50 --page-size 5000
     python bench/hook_vs_sdk.py --records 1000000 --clients hook   # RSS flatness check
 
-Targets (issue 5): the hook within 1.3x of the floor, the SDK at least 6x slower than the hook;
+Targets: the hook within 1.3x of the floor, the SDK at least 6x slower than the hook;
 the hook's peak RSS at 1,000,000 records within 1.2x of its peak at 100,000.
 """
 

@@ -16,7 +16,7 @@ and the sandbox's CPU per page are printed.
 
     python bench/operator_vs_dlt.py --records 200000 --latency-ms 50 --page-size 5000
 
-Targets (issue 5): parquet within 1.3x of the hook's pull, jsonl.gz within 1.2x; dlt at least
+Targets: parquet within 1.3x of the hook's pull, jsonl.gz within 1.2x; dlt at least
 8x slower than the operator to parquet.
 """
 

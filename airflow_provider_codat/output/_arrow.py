@@ -104,7 +104,7 @@ def to_record_batch(
     known = {name for name, _, _ in plan}
     extras = _unknown_fields(records, known)
     read = None
-    if texts is not None and not per_value:
+    if texts is not None and len(texts) == len(records) and not per_value:
         read = read_texts(texts, [(name, kind) for name, kind, _ in plan])
     arrays = []
     for name, kind, type_ in plan:
@@ -116,8 +116,11 @@ def to_record_batch(
                 extra = extras[i] = {}
             extra[name] = value
     if EXTRA_COLUMN in schema.names:
-        texts = [None if extra is None else compact_json(extra) for extra in extras] if any(extras) else None
-        arrays.append(pa.array(texts, type=pa.string()) if texts else pa.nulls(len(records), pa.string()))
+        if any(extras):
+            extra_texts = [None if extra is None else compact_json(extra) for extra in extras]
+            arrays.append(pa.array(extra_texts, type=pa.string()))
+        else:
+            arrays.append(pa.nulls(len(records), pa.string()))
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 

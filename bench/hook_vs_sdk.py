@@ -1,37 +1,40 @@
-"""Benchmark: the hook's concurrent paging against the official SDK's sequential page loop.
+"""Benchmark: the hook's paging against the official SDK's page loop and the raw floor.
 
-Both pull every transaction of one connection from the sandbox (run as a separate process, with
-injected latency per request), at the same page size. Each client runs in its own process, which
-reports its wall time and peak RSS. The SDK (``codat-commerce``) pins versions that clash with
-Airflow 3, so it lives in its own virtualenv (created on first use in ``bench/.sdk-venv``).
+Three clients pull every transaction of one connection from the sandbox (a separate process,
+with injected latency per request and its page cache warmed first), at the same page size:
+
+* ``hook``: ``CodatCommerceHook.list_pages``, records as dicts with exact Decimals;
+* ``floor``: raw httpx and ``json.loads`` (floats), 10 pages in flight, no models, no checks:
+  about the least any Python client can spend;
+* ``SDK``: the official ``codat-commerce`` SDK's sequential page loop. It pins versions that
+  clash with Airflow 3, so it lives in its own virtualenv (created on first use in
+  ``bench/.sdk-venv``).
+
+Each run is a fresh process that times itself; the clients alternate in rounds, and every run,
+the medians, the load average at start and end, and the sandbox's CPU per page are printed
+(a run where the sandbox's CPU nears the run's wall time measured the sandbox: it is flagged).
 
     python bench/hook_vs_sdk.py --records 200000 --latency-ms 50 --page-size 5000
-    python bench/hook_vs_sdk.py --records 1000000 --hook-only   # RSS flatness check
+    python bench/hook_vs_sdk.py --records 1000000 --clients hook   # RSS flatness check
 
-The sandbox caches rendered pages until their data changes, so the first run of the first client
-meets a cold server and every later run a warm one; each run's time is printed.
-
-Targets (issue 3): at least 4x faster than the SDK loop; the hook's peak RSS at 1,000,000
-records within 1.2x of its peak at 100,000.
+Targets: the hook within 1.3x of the floor, the SDK at least 6x slower than the hook;
+the hook's peak RSS at 1,000,000 records within 1.2x of its peak at 100,000.
 """
 
 from __future__ import annotations
 
 import argparse
-import base64
-import json
-import os
-import statistics
 import subprocess
 import sys
 import venv
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from _bench import AUTH, HERE, Sandbox, load, report, run_child, wait_for_quiet
+
 SDK_VENV = HERE / ".sdk-venv"
 
 HOOK_CHILD = """
-import json, os, resource, sys, time
+import json, resource, sys, time
 from airflow_provider_codat.hooks.commerce import CodatCommerceHook
 company, connection, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
 hook = CodatCommerceHook()
@@ -39,6 +42,28 @@ hook.get_conn()  # the connection and the client are set up before the clock sta
 started = time.perf_counter()
 pages = hook.list_pages("transactions", company, connection, page_size=size)
 count = sum(len(page.records) for page in pages)
+print(json.dumps({"records": count, "seconds": time.perf_counter() - started,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+FLOOR_CHILD = """
+import json, resource, sys, time
+from concurrent.futures import ThreadPoolExecutor
+import httpx
+url, auth, path, size = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+client = httpx.Client(base_url=url, headers={"Authorization": auth}, timeout=120,
+                      limits=httpx.Limits(max_connections=10, max_keepalive_connections=10))
+def fetch(number):
+    response = client.get(path, params={"page": number, "pageSize": size})
+    response.raise_for_status()
+    return response.content
+started = time.perf_counter()
+first = json.loads(fetch(1))
+count = len(first["results"])
+last = -(-first["totalResults"] // size)
+with ThreadPoolExecutor(10) as pool:  # map submits every page, 10 run at once; decoded in order here
+    for body in pool.map(fetch, range(2, last + 1)):
+        count += len(json.loads(body)["results"])
 print(json.dumps({"records": count, "seconds": time.perf_counter() - started,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
@@ -61,6 +86,8 @@ print(json.dumps({"records": count, "seconds": time.perf_counter() - started,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
+CLIENTS = ("hook", "floor", "sdk")
+
 
 def sdk_python() -> Path:
     """Return the SDK virtualenv's python, creating the virtualenv on first use."""
@@ -71,60 +98,12 @@ def sdk_python() -> Path:
     return python
 
 
-def start_sandbox(records: int, latency_ms: float) -> tuple[subprocess.Popen[str], str, str, str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "airflow_provider_codat.sandbox",
-            "--port",
-            "0",
-            "--records",
-            "10",
-            "--records-transactions",
-            str(records),
-            "--latency-ms",
-            str(latency_ms),
-            "--anchor",
-            "2026-01-01",
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert proc.stdout is not None
-    url = proc.stdout.readline().split(" on ")[1].split(" ")[0]
-    import httpx
-
-    state = httpx.get(url + "/_sandbox/state").json()
-    company = state["companies"][0]
-    return proc, url, company["id"], company["connections"][0]["id"]
-
-
-def run(cmd: list[str], env: dict[str, str] | None = None) -> dict[str, float]:
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, env=env)
-    return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def warm_up(url: str, company: str, connection: str, page_size: int) -> None:
-    """One request before any timed run, so neither client pays the server's first-call costs."""
-    import base64
-
-    import httpx
-
-    auth = {"Authorization": "Basic " + base64.b64encode(b"codat-sandbox").decode()}
-    path = f"{url}/companies/{company}/connections/{connection}/data/commerce-transactions"
-    httpx.get(path, params={"pageSize": page_size}, headers=auth, timeout=60).raise_for_status()
-
-
-def report(name: str, runs: list[dict[str, float]]) -> float:
-    seconds = statistics.median(r["seconds"] for r in runs)
-    each = ", ".join(f"{r['seconds']:.2f}" for r in runs)
-    rss = max(r["peak_rss_mb"] for r in runs)
-    print(
-        f"  {name:18s} median {seconds:6.2f} s ({each})  peak RSS {rss:5.0f} MB"
-        f"  ({int(runs[0]['records']):,} records)"
-    )
-    return seconds
+def commands(client: str, box: Sandbox, size: int) -> list[str]:
+    if client == "hook":
+        return [sys.executable, "-c", HOOK_CHILD, box.company, box.connection, str(size)]
+    if client == "floor":
+        return [sys.executable, "-c", FLOOR_CHILD, box.url, AUTH, box.path, str(size)]
+    return [str(sdk_python()), "-c", SDK_CHILD, box.url, AUTH, box.company, box.connection, str(size)]
 
 
 def main() -> int:
@@ -135,40 +114,28 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=50.0)
     parser.add_argument("--page-size", type=int, default=5000)
     parser.add_argument("--rounds", type=int, default=3, help="runs of each client, alternating")
-    parser.add_argument("--hook-only", action="store_true", help="skip the SDK run")
+    parser.add_argument("--clients", nargs="+", choices=CLIENTS, default=list(CLIENTS))
+    parser.add_argument("--quiet-load", type=float, default=0.0, help="first wait (<= 10 min) for load below")
     args = parser.parse_args()
+    if args.quiet_load:
+        wait_for_quiet(args.quiet_load, 600)
 
-    proc, url, company, connection = start_sandbox(args.records, args.latency_ms)
-    try:
-        env = {
-            **os.environ,
-            "AIRFLOW_CONN_CODAT_DEFAULT": json.dumps(
-                {"conn_type": "codat", "host": url, "password": "codat-sandbox"}
-            ),
-        }
-        env.setdefault("AIRFLOW_HOME", str(HERE / ".airflow-home"))
-        auth = "Basic " + base64.b64encode(b"codat-sandbox").decode()
-        warm_up(url, company, connection, args.page_size)
-        hook_cmd = [sys.executable, "-c", HOOK_CHILD, company, connection, str(args.page_size)]
-        sdk_cmd = (
-            None
-            if args.hook_only
-            else [str(sdk_python()), "-c", SDK_CHILD, url, auth, company, connection, str(args.page_size)]
-        )
-        hook_runs, sdk_runs = [], []
+    print(f"start: {load()}")
+    with Sandbox(args.records, args.latency_ms) as box:
+        box.warm(args.page_size)
+        runs: dict[str, list[dict]] = {client: [] for client in args.clients}
         for _ in range(args.rounds):
-            hook_runs.append(run(hook_cmd, env))
-            if sdk_cmd:
-                sdk_runs.append(run(sdk_cmd))
+            for client in args.clients:
+                runs[client].append(run_child(commands(client, box, args.page_size), box, box.env()))
+        pages = -(-args.records // args.page_size)
         print(f"{args.records:,} transactions, pageSize {args.page_size}, {args.latency_ms:g} ms latency")
-        hook = report("hook (concurrent)", hook_runs)
-        if sdk_runs:
-            sdk = report("SDK (sequential)", sdk_runs)
-            print(f"  speed-up: {sdk / hook:.1f}x")
-        return 0
-    finally:
-        proc.terminate()
-        proc.wait(10)
+        medians = {client: report(client, runs[client], pages) for client in args.clients}
+    if "hook" in medians and "floor" in medians:
+        print(f"  hook / floor: {medians['hook'] / medians['floor']:.2f}x (target <= 1.3x)")
+    if "hook" in medians and "sdk" in medians:
+        print(f"  SDK / hook:   {medians['sdk'] / medians['hook']:.1f}x (target >= 6x)")
+    print(f"end:   {load()}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -1,18 +1,35 @@
 """Decoding Codat's JSON: exact decimals, typed errors, and each record's text as sent.
 
-A page is parsed in one call of the C decoder, with numbers as exact Decimals. Each record's
-source text is only needed for lossless output, so :attr:`Page.texts` is computed on first use
-by scanning the kept body with the decoder's ``raw_decode``: ``jsonl`` output is then written
-byte for byte as Codat sent it, with no float round trip of money.
+A page is parsed in one call of msgspec's C decoder, with every JSON float handed to
+:class:`~decimal.Decimal` as the text Codat sent (``float_hook``), so numbers stay exact. The
+decoder also checks the envelope's shape (``results`` a list of objects, ``totalResults`` an
+integer) as it parses. The cyclic garbage collector is paused for that one call: a decoded JSON
+tree holds no cycles, and a collection part-way through a page would scan the whole heap (large
+in an Airflow worker) again and again for nothing.
+
+Each record's source text is only needed for lossless output, so :attr:`Page.raw_texts` is
+computed on first use by a second C pass that keeps each element of ``results`` as the bytes
+Codat sent (:class:`msgspec.Raw`): ``jsonl`` output is then written byte for byte as sent, with
+no float round trip of money.
+
+Whatever msgspec refuses (a lone surrogate escape, ``NaN``, a malformed body) goes through the
+standard library's decoder instead, which either accepts it as before or raises the same
+:class:`~airflow_provider_codat.exceptions.CodatDecodeError` as before; so the fast path changes
+no outcome, only its cost.
 """
 
 from __future__ import annotations
 
+import gc
 import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
-from typing import Any
+from typing import Any, TypeVar
+
+import msgspec
 
 from airflow_provider_codat.exceptions import CodatDecodeError
 
@@ -21,6 +38,54 @@ __all__ = ["Page", "decode_json", "decode_page"]
 _DECODER = json.JSONDecoder(parse_float=Decimal)
 _SCANNER = json.JSONDecoder()  # finds where each record ends; its values are discarded
 _WS = " \t\n\r"
+
+_T = TypeVar("_T")
+
+
+class _Envelope(msgspec.Struct):
+    """The parts of a paged envelope that are checked as they are parsed."""
+
+    results: list[dict[str, Any]]
+    total: int = msgspec.field(name="totalResults")
+    links: Any = msgspec.field(default=None, name="_links")
+
+
+class _RawEnvelope(msgspec.Struct):
+    results: list[msgspec.Raw]
+
+
+_FAST_JSON = msgspec.json.Decoder(float_hook=Decimal)
+_FAST_PAGE = msgspec.json.Decoder(_Envelope, float_hook=Decimal)
+_FAST_TEXTS = msgspec.json.Decoder(_RawEnvelope)
+
+
+@contextmanager
+def _no_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector, if it runs, for one decode call."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
+class _Refused:
+    """What :func:`_fast` returns when msgspec refuses a body."""
+
+
+_REFUSED = _Refused()
+
+
+def _fast(decode: Callable[[bytes], _T], content: bytes) -> _T | _Refused:
+    """Decode ``content`` with msgspec, or return ``_REFUSED`` (the slow path then decides)."""
+    try:
+        with _no_collection():
+            return decode(content)
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return _REFUSED
 
 
 @dataclass(frozen=True, eq=False)
@@ -45,12 +110,22 @@ class Page:
     positions: tuple[int, ...] | None = field(default=None, repr=False)
 
     @cached_property
-    def texts(self) -> list[str]:
-        """The JSON text of each record exactly as Codat sent it."""
+    def raw_texts(self) -> list[bytes | msgspec.Raw]:
+        """The UTF-8 JSON text of each record exactly as Codat sent it (bytes-like objects)."""
         if not self.body:
             return []
-        texts = _scan_envelope(self.body.decode("utf-8"))
+        raw = _fast(_FAST_TEXTS.decode, self.body)
+        texts: list[bytes | msgspec.Raw]
+        if not isinstance(raw, _Refused):
+            texts = list(raw.results)
+        else:
+            texts = [text.encode() for text in _scan_envelope(self.body.decode("utf-8"))]
         return texts if self.positions is None else [texts[i] for i in self.positions]
+
+    @cached_property
+    def texts(self) -> list[str]:
+        """The JSON text of each record exactly as Codat sent it."""
+        return [bytes(text).decode() for text in self.raw_texts]
 
     def only(self, positions: list[int]) -> Page:
         """Return this page holding only the records at ``positions`` (of :attr:`records`)."""
@@ -63,6 +138,9 @@ def decode_json(content: bytes, *, where: str = "") -> Any:
 
     :raises CodatDecodeError: If the body is not JSON.
     """
+    parsed = _fast(_FAST_JSON.decode, content)
+    if not isinstance(parsed, _Refused):
+        return parsed
     try:
         return _DECODER.decode(content.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -74,6 +152,16 @@ def decode_page(content: bytes, *, number: int, size: int, where: str = "") -> P
 
     :raises CodatDecodeError: If the body is not JSON or not a paged envelope.
     """
+    envelope = _fast(_FAST_PAGE.decode, content)
+    if not isinstance(envelope, _Refused) and isinstance(envelope.links, dict | None):
+        records, total, links = envelope.results, envelope.total, envelope.links or {}
+    else:
+        records, total, links = _slow_page(content, where)
+    return Page(number, size, total, records, has_next="next" in links, body=content)
+
+
+def _slow_page(content: bytes, where: str) -> tuple[list[dict[str, Any]], int, dict[str, Any]]:
+    """Parse and check an envelope with the standard library (what msgspec refused)."""
     try:
         envelope = _DECODER.decode(content.decode("utf-8"))
         if not isinstance(envelope, dict):
@@ -86,7 +174,7 @@ def decode_page(content: bytes, *, number: int, size: int, where: str = "") -> P
             raise ValueError("totalResults or _links has the wrong type")
     except (UnicodeDecodeError, ValueError, KeyError) as exc:
         raise CodatDecodeError(f"Codat sent a list body that is not a valid page: {exc}{where}") from None
-    return Page(number, size, total, records, has_next="next" in links, body=content)
+    return records, total, links
 
 
 def _skip(text: str, i: int) -> int:

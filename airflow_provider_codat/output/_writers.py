@@ -1,18 +1,29 @@
 """One writer per file format, each streaming slices of pages into one open file.
 
-A writer never holds a page: it writes the slice it is given and lets go, so memory stays flat in
-the number of records. Every writer counts the bytes it writes, which are the file's final size.
+A writer holds at most :data:`DEPTH` slices: the costly steps (gzip compression; building the
+Arrow columns, encoding and zstd compression of parquet) run on one background thread per part,
+in order, while the caller fetches and decodes the next page; both gzip and pyarrow release the
+GIL for most of that work. So memory stays flat in the number of records. An error on the
+background thread is raised by the next ``write`` or by ``finish``. Every writer counts the bytes
+it writes, which are the file's final size.
 """
 
 from __future__ import annotations
 
 import gzip
+import threading
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 if TYPE_CHECKING:
     from airflow_provider_codat.client._decode import Page
 
-__all__ = ["EXTENSIONS", "FORMATS", "CountingFile", "PartWriter", "open_writer"]
+__all__ = ["DEPTH", "EXTENSIONS", "FORMATS", "CountingFile", "PartWriter", "open_writer"]
+
+DEPTH = 2
+"""Slices a writer may have queued on its background thread before ``write`` waits."""
 
 FORMATS = ("jsonl", "jsonl.gz", "parquet")
 """The file formats :func:`~airflow_provider_codat.output.write_files` writes."""
@@ -34,15 +45,17 @@ class CountingFile:
 
     def __init__(self, raw: Any) -> None:
         self._raw = raw
+        self._lock = threading.Lock()  # a writer's background thread may still write while it is discarded
         self.size = 0
         self.closed = False
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Write ``data`` and count it; once closed or discarded, drop it."""
         size = memoryview(data).nbytes
-        if not self.closed:
-            self._raw.write(data)
-            self.size += size
+        with self._lock:
+            if not self.closed:
+                self._raw.write(data)
+                self.size += size
         return size
 
     def tell(self) -> int:
@@ -64,15 +77,21 @@ class CountingFile:
 
     def close(self) -> None:
         """Close the underlying file, committing its content."""
-        if not self.closed:
-            self.closed = True
-            self._raw.close()
+        with self._lock:
+            if not self.closed:
+                self.closed = True
+                self._raw.close()
 
     def discard(self) -> None:
         """Stop writing without committing, where the store allows it (S3 aborts the upload).
 
-        Later writes, such as a format writer's trailer on garbage collection, are dropped.
+        Later writes, such as a format writer's trailer on garbage collection or a slice still
+        queued on its background thread, are dropped.
         """
+        with self._lock:
+            self._discard()
+
+    def _discard(self) -> None:
         if self.closed:
             return
         self.closed = True
@@ -95,18 +114,45 @@ class PartWriter(Protocol):
         """Complete the file (format trailer included) and close it."""
 
 
+class _Background:
+    """One thread running a writer's steps in order, at most :data:`DEPTH` behind its caller."""
+
+    def __init__(self) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="codat-write")
+        self._pending: deque[Future[None]] = deque()
+
+    def submit(self, step: Callable[..., None], *args: Any) -> None:
+        """Queue ``step(*args)``, first waiting (and raising its error) while :data:`DEPTH` are queued."""
+        while len(self._pending) >= DEPTH:
+            self._pending.popleft().result()
+        self._pending.append(self._pool.submit(step, *args))
+
+    def drain(self) -> None:
+        """Wait for every queued step, raising the first error; then stop the thread."""
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 class _JsonlWriter:
     """Each record's text as Codat sent it, one per line, each line ending in ``\\n``."""
 
     def __init__(self, out: _File) -> None:
         self._out = out
+        self._background = _Background()
 
     def write(self, page: Page, start: int, stop: int) -> None:
-        lines = [_one_line(text) for text in page.texts[start:stop]]
-        lines.append("")
-        self._out.write("\n".join(lines).encode())
+        texts: list[Any] = page.raw_texts[start:stop]
+        texts.append(b"")
+        data = b"\n".join(texts)
+        if b"\r" in data or data.count(b"\n") != len(texts) - 1:  # some record spans lines
+            data = b"\n".join(_one_line(bytes(text)) for text in texts)
+        self._background.submit(self._out.write, data)
 
     def finish(self) -> None:
+        self._background.drain()
         self._out.close()
 
 
@@ -136,11 +182,17 @@ class _ParquetWriter:
         self._schema = schema
         self._to_batch = to_record_batch
         self._writer = pq.ParquetWriter(out, schema, compression=self.compression)
+        self._background = _Background()
 
     def write(self, page: Page, start: int, stop: int) -> None:
-        self._writer.write_batch(self._to_batch(page.records[start:stop], self._schema))
+        self._background.submit(self._write, page, start, stop)
+
+    def _write(self, page: Page, start: int, stop: int) -> None:
+        records, texts = page.records[start:stop], page.raw_texts[start:stop]
+        self._writer.write_batch(self._to_batch(records, self._schema, texts=texts))
 
     def finish(self) -> None:
+        self._background.drain()
         self._writer.close()
         self._out.close()
 
@@ -159,8 +211,6 @@ def open_writer(fmt: str, out: CountingFile, schema: Any = None) -> PartWriter:
     return _ParquetWriter(out, schema)
 
 
-def _one_line(text: str) -> str:
+def _one_line(text: bytes) -> bytes:
     """Return ``text`` on one line: a line break in a record's JSON can only be whitespace between tokens."""
-    if "\n" in text or "\r" in text:
-        return text.replace("\r", " ").replace("\n", " ")
-    return text
+    return text.replace(b"\r", b" ").replace(b"\n", b" ")

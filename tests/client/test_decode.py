@@ -263,3 +263,30 @@ def test_arbitrary_bytes_give_a_page_or_a_codat_decode_error(data: bytes | str) 
 def test_decode_json_raises_codat_decode_error(body: bytes) -> None:
     with pytest.raises(CodatDecodeError, match="not valid JSON"):
         decode_json(body, where=" (GET /companies)")
+
+
+# --- msgspec's fast path and the standard library's agree --------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"id":"nan","amount":NaN}',  # not JSON, but the standard library reads it, as before
+        '{"id":"lone \\ud800 surrogate"}',
+        '{"id":"big","n":123456789012345678901234567890,"x":-0.0,"e":1E+2}',
+    ],
+)
+def test_what_msgspec_refuses_decodes_as_before(text: str) -> None:
+    body = envelope_text([text]).encode()
+    page = decode_page(body, number=1, size=2)
+    expected = json.loads(text, parse_float=Decimal)
+    assert str(page.records) == str([expected])  # str: NaN != NaN
+    assert page.texts == [text]
+    assert str(decode_json(text.encode())) == str(expected)
+
+
+def test_only_keeps_the_texts_of_the_kept_records() -> None:
+    texts = ['{"id":"a"}', '{"id":"b"}', '{"id":"c"}']
+    page = decode_page(envelope_text(texts).encode(), number=1, size=3).only([0, 2])
+    assert page.texts == [texts[0], texts[2]]
+    assert [bytes(t) for t in page.raw_texts] == [texts[0].encode(), texts[2].encode()]

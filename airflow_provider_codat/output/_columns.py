@@ -1,0 +1,300 @@
+"""Arrow columns from raw Codat values: one vectorised pass per column, per value only where needed.
+
+Each column kind (see :mod:`~airflow_provider_codat.output._arrow`) has two builders that give
+the same array and the same misfits (values that do not fit the column, kept in ``_extra``):
+
+* :func:`column` builds the array in C: pyarrow converts the column's Python list at once, and
+  date-times are parsed by ``pyarrow.compute`` (a strict ISO 8601 pattern, then arithmetic on
+  the parts). A column whose values are not all of the expected Python types, or a date-time in
+  any form but the plain ones (``2026-01-01T12:00:00``, with up to 9 fractional digits and ``Z`` or
+  ``+hh:mm``), goes to the per-value converters, for that column or that value only.
+* :func:`column_per_value` converts every value with the per-value converters: the reference,
+  and what the tests compare the vectorised path against.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from decimal import ROUND_HALF_EVEN, Context, Decimal
+from typing import Any
+
+import msgspec
+import orjson
+import pyarrow as pa  # type: ignore[import-untyped]
+import pyarrow.compute as pc  # type: ignore[import-untyped]
+import pyarrow.json as pj  # type: ignore[import-untyped]
+
+from airflow_provider_codat.models._base import parse_codat_datetime, to_decimal
+
+__all__ = [
+    "PRECISION",
+    "SCALE",
+    "column",
+    "column_per_value",
+    "compact_json",
+    "read_texts",
+    "timestamps_from_text",
+]
+
+PRECISION, SCALE = 38, 12
+_QUANTUM = Decimal(1).scaleb(-SCALE)
+_LIMIT = Decimal(10) ** (PRECISION - SCALE)
+_CONTEXT = Context(prec=PRECISION + 2, rounding=ROUND_HALF_EVEN)
+_INT64 = 2**63
+_NONE = type(None)
+
+Misfits = dict[int, Any]
+"""Row position -> the value as sent, for values that do not fit their column."""
+
+
+class _Misfit(ValueError):
+    """A value that does not fit its column; it goes to ``_extra``."""
+
+
+# --- compact JSON -----------------------------------------------------------------------------------
+
+
+_ENCODER = msgspec.json.Encoder(decimal_format="number")  # a Decimal as its exact text, str(value)
+
+
+def compact_json(value: Any) -> str:
+    """Serialise ``value`` as compact JSON, writing each :class:`~decimal.Decimal` as its exact text.
+
+    :param value: A value as decoded from JSON (dicts, lists, str, int, Decimal, bool, None).
+    """
+    try:
+        return _ENCODER.encode(value).decode()
+    except (msgspec.EncodeError, TypeError, ValueError, OverflowError):
+        return _compact_json_slowly(value)
+
+
+def _compact_json_slowly(value: Any) -> str:
+    """:func:`compact_json` for what msgspec refuses (a non-finite Decimal is written as its text)."""
+    try:
+        return orjson.dumps(value, default=_fragment).decode()
+    except orjson.JSONEncodeError:  # an integer past 64 bits: orjson cannot, the slow path can
+        return _slow_json(value)
+
+
+def _fragment(value: Any) -> orjson.Fragment:
+    if isinstance(value, Decimal):
+        return orjson.Fragment(str(value))
+    raise TypeError(f"not JSON: {type(value).__name__}")
+
+
+def _slow_json(value: Any) -> str:
+    if isinstance(value, dict):
+        return "{" + ",".join(f"{_slow_json(str(k))}:{_slow_json(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, list | tuple):
+        return "[" + ",".join(_slow_json(v) for v in value) + "]"
+    if isinstance(value, Decimal | int) and not isinstance(value, bool):
+        return str(value)
+    return orjson.dumps(value).decode()
+
+
+# --- per value --------------------------------------------------------------------------------------
+
+
+def _to_string(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        return str(value)  # ids sometimes arrive as numbers; the models coerce them the same way
+    raise _Misfit
+
+
+def _to_bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    raise _Misfit
+
+
+def _to_int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise _Misfit
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        value = int(value)
+    if isinstance(value, int) and -_INT64 <= value < _INT64:
+        return value
+    raise _Misfit
+
+
+def _to_decimal(value: Any) -> Decimal | None:
+    amount = to_decimal(value)
+    if amount is None:
+        return None
+    if not isinstance(amount, Decimal) or not amount.is_finite() or amount.copy_abs() >= _LIMIT:
+        raise _Misfit
+    quantized = amount.quantize(_QUANTUM, context=_CONTEXT)
+    if quantized.copy_abs() >= _LIMIT:  # rounding carried it past 26 integer digits
+        raise _Misfit
+    return quantized
+
+
+def _to_timestamp(value: Any) -> datetime | None:
+    parsed = parse_codat_datetime(value)
+    if parsed is None:
+        return None
+    if not isinstance(parsed, datetime):
+        raise _Misfit
+    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+_CONVERTERS: dict[str, Callable[[Any], Any]] = {
+    "string": _to_string,
+    "bool": _to_bool,
+    "int": _to_int,
+    "decimal": _to_decimal,
+    "timestamp": _to_timestamp,
+    "json": compact_json,
+}
+
+
+def _convert(kind: str, values: Sequence[Any], positions: Sequence[int]) -> tuple[list[Any], Misfits]:
+    """Convert ``values[i]`` for each ``i`` in ``positions``; a misfit becomes None."""
+    convert = _CONVERTERS[kind]
+    converted: list[Any] = []
+    misfits: Misfits = {}
+    for i in positions:
+        value = values[i]
+        if value is None:
+            converted.append(None)
+            continue
+        try:
+            converted.append(convert(value))
+        except (ValueError, TypeError, ArithmeticError):
+            converted.append(None)
+            misfits[i] = value
+    return converted, misfits
+
+
+def column_per_value(kind: str, values: Sequence[Any], type_: pa.DataType) -> tuple[pa.Array, Misfits]:
+    """Build a column of ``kind`` converting one value at a time (the reference path)."""
+    converted, misfits = _convert(kind, values, range(len(values)))
+    return pa.array(converted, type=type_), misfits
+
+
+# --- vectorised -------------------------------------------------------------------------------------
+
+# The Python types each kind converts in C; a column holding any other goes per value.
+_FAST_TYPES: dict[str, frozenset[type]] = {
+    "string": frozenset({str, _NONE}),
+    "bool": frozenset({bool, _NONE}),
+    "int": frozenset({int, _NONE}),
+    "decimal": frozenset({Decimal, int, _NONE}),
+}
+
+
+def column(kind: str, values: Sequence[Any], type_: pa.DataType) -> tuple[pa.Array, Misfits]:
+    """Build a column of ``kind`` in C where the values allow it; same result as :func:`column_per_value`."""
+    types = set(map(type, values))
+    try:
+        if kind == "timestamp" and types <= {str, _NONE}:
+            return _timestamps(values, type_)
+        if kind == "json":
+            return _json(values), {}
+        if types <= _FAST_TYPES.get(kind, frozenset()):
+            return pa.array(values, type=type_), {}
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, msgspec.EncodeError, ValueError, TypeError):
+        pass  # an integer past 64 bits, a decimal past the column's precision, an impossible date
+    return column_per_value(kind, values, type_)
+
+
+def _json(values: Sequence[Any]) -> pa.Array:
+    encoded = pa.array(list(map(_ENCODER.encode, values)), type=pa.binary()).cast(pa.string())
+    return pc.if_else(pc.equal(encoded, "null"), pa.scalar(None, pa.string()), encoded)
+
+
+# A plain Codat date-time; every other form the per-value parser reads goes per value. Digits past
+# the sixth of a fraction are matched but not captured: microseconds truncate them, as the parser does.
+_PLAIN = (
+    r"^(?P<base>\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d)"
+    r"(?:\.(?P<fraction>\d{1,6})\d{0,3})?"
+    r"(?P<tz>Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
+)
+_MIN_US = -62135596800 * 10**6  # 0001-01-01T00:00:00 in microseconds since the epoch: the sentinel
+_MAX_US = 253402300799999999  # 9999-12-31T23:59:59.999999
+_US_PER_MINUTE = 60 * 10**6
+_NULL_INT = pa.scalar(None, pa.int64())
+
+
+def _timestamps(values: Sequence[Any], type_: pa.DataType) -> tuple[pa.Array, Misfits]:
+    """Parse a column of strings and nulls; values in other forms go to the per-value parser."""
+    return timestamps_from_text(pa.array(values, type=pa.string()), values, type_)
+
+
+def timestamps_from_text(
+    text: pa.Array, values: Sequence[Any], type_: pa.DataType
+) -> tuple[pa.Array, Misfits]:
+    """Parse a string array of date-times; ``values[i]`` is row ``i`` as decoded, for the rare slow rows."""
+    parts = pc.extract_regex(text, _PLAIN)  # null where the text is null or not plain
+    fraction = pc.utf8_rpad(pc.struct_field(parts, "fraction"), 6, "0")
+    local = pc.add(
+        pc.cast(pc.cast(pc.struct_field(parts, "base"), pa.timestamp("us")), pa.int64()),
+        pc.cast(fraction, pa.int64()),
+    )
+    tz = pc.struct_field(parts, "tz")
+    offset = pc.if_else(pc.equal(pc.utf8_length(tz), 6), tz, "+00:00")
+    minutes = pc.add(
+        pc.multiply(pc.cast(pc.utf8_slice_codeunits(offset, 1, 3), pa.int64()), 60),
+        pc.cast(pc.utf8_slice_codeunits(offset, 4, 6), pa.int64()),
+    )
+    minutes = pc.if_else(pc.starts_with(offset, "-"), pc.negate(minutes), minutes)
+    utc = pc.subtract(local, pc.multiply(minutes, _US_PER_MINUTE))
+    # The sentinel, in any offset, is null; out of datetime's range (year 0, or past either end once
+    # shifted to UTC), the per-value parser decides.
+    sentinel = pc.equal(local, _MIN_US)
+    outside = pc.and_(
+        pc.invert(sentinel),
+        pc.or_(pc.less(local, _MIN_US), pc.or_(pc.less(utc, _MIN_US), pc.greater(utc, _MAX_US))),
+    )
+    utc = pc.if_else(pc.or_(sentinel, outside), _NULL_INT, utc)
+    fast = pc.fill_null(pc.and_(pc.is_valid(parts), pc.invert(outside)), False)
+    slow = pc.and_(pc.is_valid(text), pc.invert(fast))
+    result = pc.cast(utc, type_)
+    positions = pc.indices_nonzero(slow).to_pylist()
+    if not positions:
+        return result, {}
+    converted, misfits = _convert("timestamp", values, positions)
+    return pc.replace_with_mask(result, slow, pa.array(converted, type=type_)), misfits
+
+
+# --- straight from the text -------------------------------------------------------------------------
+
+# Kinds pyarrow's JSON reader may read from the records' text: it reads exactly what the per-value
+# converters would, or refuses (a number in a string column, a nested object anywhere, a repeated
+# key, more decimal places than the scale), and then the page goes the other way. Date-times are read
+# as strings, then parsed as above.
+_FROM_TEXT = {"string": pa.string(), "decimal": pa.decimal128(PRECISION, SCALE), "timestamp": pa.string()}
+
+
+def read_texts(texts: Sequence[Any], plan: Sequence[tuple[str, str]]) -> dict[str, pa.Array] | None:
+    """Read the columns of ``plan`` (name, kind) that the JSON reader can, from each record's text.
+
+    Returns the arrays by name, strings for date-times; or None when the reader refuses the page.
+    Runs in C++ without the GIL.
+    """
+    fields = [(name, _FROM_TEXT[kind]) for name, kind in plan if kind in _FROM_TEXT]
+    if not texts or not fields:
+        return None
+    data = b"\n".join(texts)
+    options = pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
+    try:
+        table = pj.read_json(
+            pa.BufferReader(data),
+            read_options=pj.ReadOptions(use_threads=False, block_size=len(data) + 1),
+            parse_options=options,
+        )
+    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
+        return None
+    if table.num_rows != len(texts):
+        return None
+    arrays = {name: table.column(name).combine_chunks() for name, _ in fields}
+    for name, kind in plan:  # the reader does not check a decimal's precision (26 integer digits at most)
+        if kind == "decimal":
+            try:
+                arrays[name].validate(full=True)
+            except pa.ArrowInvalid:
+                del arrays[name]  # the per-value converters say which values do not fit
+    return arrays

@@ -19,7 +19,7 @@ lint: venv
 	$(VENV)/bin/ruff format --check airflow_provider_codat tests bench example_dags
 
 typecheck: venv
-	$(VENV)/bin/mypy airflow_provider_codat
+	$(VENV)/bin/mypy airflow_provider_codat example_dags
 
 pytest: venv
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -22,7 +22,7 @@ from airflow.sdk import Param, dag
 try:
     from airflow.sdk import CronDataIntervalTimetable
 except ImportError:  # Airflow 3.1 has it in core only
-    from airflow.timetables.interval import CronDataIntervalTimetable
+    from airflow.timetables.interval import CronDataIntervalTimetable  # type: ignore[assignment]
 
 from airflow_provider_codat.operators.commerce import LIST_OPERATORS, CodatListConnectionsOperator
 from airflow_provider_codat.resources import listable_resources

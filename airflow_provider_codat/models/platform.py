@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import Field, RootModel
 
 from airflow_provider_codat.models._base import CodatDateTime, CodatModel, OpenEnum, Page
+from airflow_provider_codat.refresh import PullOperationStatus
 
 __all__ = [
     "Companies",
@@ -62,32 +63,6 @@ class DataConnectionErrorStatus(StrEnum):
 
     ACTIVE = "Active"
     RESOLVED = "Resolved"
-
-
-class PullOperationStatus(StrEnum):
-    """The state of a pull operation (a dataset sync)."""
-
-    INITIAL = "Initial"
-    QUEUED = "Queued"
-    FETCHING = "Fetching"
-    MAP_QUEUED = "MapQueued"
-    MAPPING = "Mapping"
-    COMPLETE = "Complete"
-    FETCH_ERROR = "FetchError"
-    MAP_ERROR = "MapError"
-    INTERNAL_ERROR = "InternalError"
-    PROCESSING_QUEUED = "ProcessingQueued"
-    PROCESSING = "Processing"
-    PROCESSING_ERROR = "ProcessingError"
-    VALIDATION_QUEUED = "ValidationQueued"
-    VALIDATING = "Validating"
-    VALIDATION_ERROR = "ValidationError"
-    AUTH_ERROR = "AuthError"
-    CANCELLED = "Cancelled"
-    NOT_SUPPORTED = "NotSupported"
-    RATE_LIMIT_ERROR = "RateLimitError"
-    PERMISSIONS_ERROR = "PermissionsError"
-    PREREQUISITE_NOT_MET = "PrerequisiteNotMet"
 
 
 class DataType(StrEnum):

@@ -90,9 +90,10 @@ class CodatRefreshDataOperator(CodatTask, BaseOperator):
         timeout: float = 3600,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         not_supported: NotSupportedAction = "skip",
+        codat_conn_id: str = "codat_default",
         **kwargs: Any,
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(codat_conn_id=codat_conn_id, **kwargs)
         self.company_id = check_uuid_at_parse(company_id, "company_id")
         self.data_types = data_types
         self.connection_id = (

@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+from airflow_provider_codat.refresh import ENDING_STATUSES
 from airflow_provider_codat.resources import RESOURCES
 
 __all__ = [
@@ -31,20 +32,7 @@ DEFAULT_API_KEY = "codat-sandbox"
 """The sandbox's documented default API key (send ``Authorization: Basic base64(key)``)."""
 
 RetryAfterForm = Literal["seconds", "http-date"]
-PULL_OUTCOMES = (
-    "Complete",
-    "FetchError",
-    "MapError",
-    "InternalError",
-    "ProcessingError",
-    "ValidationError",
-    "AuthError",
-    "Cancelled",
-    "NotSupported",
-    "RateLimitError",
-    "PermissionsError",
-    "PrerequisiteNotMet",
-)
+PULL_OUTCOMES = ENDING_STATUSES
 """The pull-operation statuses that end a refresh: the values ``pull_outcome`` accepts."""
 DATA_TYPES = frozenset(r.data_type for r in RESOURCES)
 MAX_LATENCY_MS = 60_000

@@ -105,6 +105,7 @@ class CodatPayoutSensor(CodatTask, BaseSensorOperator):
         since: datetime | date | str | None = None,
         include_failed: bool = False,
         min_payouts: int = 1,
+        codat_conn_id: str = "codat_default",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poll_interval: float | timedelta | None = None,
         max_payouts_returned: int = 100,
@@ -115,7 +116,9 @@ class CodatPayoutSensor(CodatTask, BaseSensorOperator):
             poll_interval = kwargs.pop("poke_interval", 60.0)
         else:
             kwargs.pop("poke_interval", None)
-        super().__init__(poke_interval=check_seconds(poll_interval, "poll_interval"), **kwargs)
+        super().__init__(
+            codat_conn_id=codat_conn_id, poke_interval=check_seconds(poll_interval, "poll_interval"), **kwargs
+        )
         self.company_id = check_uuid_at_parse(company_id, "company_id")
         self.connection_id = check_uuid_at_parse(connection_id, "connection_id")
         self.since = since

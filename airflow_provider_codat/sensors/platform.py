@@ -73,9 +73,12 @@ class CodatDataSyncSensor(CodatTask, BaseSensorOperator):
         not_supported: NotSupportedAction = "skip",
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         poke_interval: float | timedelta = 60,
+        codat_conn_id: str = "codat_default",
         **kwargs: Any,
     ) -> None:
-        super().__init__(poke_interval=check_seconds(poke_interval, "poke_interval"), **kwargs)
+        super().__init__(
+            codat_conn_id=codat_conn_id, poke_interval=check_seconds(poke_interval, "poke_interval"), **kwargs
+        )
         self.company_id = check_uuid_at_parse(company_id, "company_id")
         self.data_types = data_types
         self.synced_after = synced_after

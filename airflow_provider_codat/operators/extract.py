@@ -196,15 +196,40 @@ class CodatExtractOperator(CodatOperatorBase):
                 parse_moment(value, name)
         if self.resource_names is not None and not any(is_runtime_value(r) for r in self.resource_names):
             self.resource_names = listable_names(self.resource_names, "resource_names")
+        names_known = self.resource_names is None or not any(is_runtime_value(r) for r in self.resource_names)
         if not is_runtime_value(self.connections):
-            connection_pairs(self.connections)
+            pairs = connection_pairs(self.connections)
+            if names_known:
+                self.inlets = [*self.inlets, *(Asset(uri) for uri in self._source_uris(pairs))]
         if isinstance(self.output_path, str) and not is_runtime_value(self.output_path):
             self.outlets = [*self.outlets, Asset(self.output_path)]
+
+    def _source_uris(self, pairs: list[dict[str, str]]) -> list[str]:
+        """The ``codat://company/connection/resource`` URIs read, named as the list operators name them."""
+        names = self.resource_names or [r.name for r in listable_resources()]
+        return [f"codat://{p['company_id']}/{p['connection_id']}/{name}" for p in pairs for name in names]
+
+    def get_openlineage_facets_on_complete(self, task_instance: Any) -> Any:
+        """OpenLineage inputs (each resource of each connection) and output; None without the provider."""
+        try:
+            from airflow.providers.common.compat.openlineage.facet import Dataset
+            from airflow.providers.openlineage.extractors import OperatorLineage
+        except ImportError:
+            return None
+        from airflow.sdk import ObjectStoragePath
+
+        pairs = connection_pairs(self.connections) if not is_runtime_value(self.connections) else []
+        inputs = [
+            Dataset(namespace="codat", name=uri.removeprefix("codat://")) for uri in self._source_uris(pairs)
+        ]
+        path = ObjectStoragePath(str(self.output_path))
+        output = Dataset(namespace=f"{path.protocol}://{path.bucket or ''}", name=path.path)
+        return OperatorLineage(inputs=inputs, outputs=[output])
 
     # -- running ----------------------------------------------------------------------------------
     def execute(self, context: Context) -> dict[str, Any]:
         """Land every (connection, resource) pair not landed yet for this run; return the totals."""
-        from airflow.sdk.exceptions import AirflowFailException
+        from airflow.providers.common.compat.sdk import AirflowFailException
 
         try:
             connections = connection_pairs(self.connections)
@@ -220,7 +245,7 @@ class CodatExtractOperator(CodatOperatorBase):
         with self.codat_errors():
             max_wait = self.hook.config.retry.max_wait  # read the connection (a bad one fails here)
         self.log.info(
-            "Codat extract: %d resources of %d connections, modified %s",
+            "Codat extract: %d resources of %d connections, records %s",
             len(names),
             len(connections),
             window.describe(),
@@ -339,7 +364,7 @@ class CodatExtractOperator(CodatOperatorBase):
         return await loop.run_in_executor(run.writers, land)
 
     def _record_failure(self, run: _Run, pair: Pair, error: CodatError) -> None:
-        from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+        from airflow.providers.common.compat.sdk import AirflowFailException, AirflowSkipException
 
         from airflow_provider_codat.airflow_errors import CodatRetryLater, to_airflow
 
@@ -400,7 +425,7 @@ class CodatExtractOperator(CodatOperatorBase):
         return result
 
     def _raise_for(self, run: _Run, summary: dict[str, Any]) -> None:
-        from airflow.sdk.exceptions import AirflowException, AirflowFailException
+        from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
         from airflow_provider_codat.airflow_errors import to_airflow
         from airflow_provider_codat.exceptions import CodatError

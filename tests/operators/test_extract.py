@@ -206,3 +206,21 @@ def test_bad_arguments_are_refused_at_parse_time_naming_them(kwargs: dict[str, A
     arguments: dict[str, Any] = {"connections": [], "output": "/tmp/x", **kwargs}
     with pytest.raises(ValueError, match="^" + re.escape(named)):
         CodatExtractOperator(task_id="extract", **arguments)
+
+
+def test_lineage_names_every_pair_when_known_at_parse_time(tmp_path: Path) -> None:
+    pair = {
+        "company_id": "11111111-2222-4333-8444-555555555555",
+        "connection_id": "66666666-7777-4888-9999-000000000000",
+    }
+    op = CodatExtractOperator(
+        task_id="t", connections=[pair], output=f"file://{tmp_path}", resource_names=["orders", "payments"]
+    )
+    base = f"codat://{pair['company_id']}/{pair['connection_id']}"
+    assert [a.uri for a in op.inlets] == [f"{base}/orders", f"{base}/payments"]
+    assert [a.uri for a in op.outlets] == [f"file://{tmp_path}"]
+    mapped = CodatExtractOperator(
+        task_id="m", connections="{{ ti.xcom_pull('batches') }}", output=str(tmp_path)
+    )
+    assert mapped.inlets == []
+    assert op.get_openlineage_facets_on_complete(None) is None  # the openlineage provider is an extra

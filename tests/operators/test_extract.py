@@ -16,6 +16,7 @@ from airflow_provider_codat.operators.commerce import CodatExtractOperator, Coda
 from airflow_provider_codat.resources import listable_resources
 from airflow_provider_codat.sandbox import CodatSandbox
 from airflow_provider_codat.sandbox.config import FaultConfig
+from tests.airflow_versions import needs_retry_policies
 
 ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
 FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10, "max_attempts": 2}
@@ -124,6 +125,7 @@ def test_a_retry_pulls_only_the_pairs_that_did_not_land(
         assert landed_ids(directory) == truth(codat, company, connection, "products")
 
 
+@needs_retry_policies  # before 3.3 the task reschedules for Codat's reset, at midnight
 def test_a_spent_daily_quota_stops_new_pairs_and_keeps_what_landed(
     codat: CodatSandbox, run_task: Callable[..., tuple[str, Any]], tmp_path: Path
 ) -> None:
@@ -224,3 +226,23 @@ def test_lineage_names_every_pair_when_known_at_parse_time(tmp_path: Path) -> No
     )
     assert mapped.inlets == []
     assert op.get_openlineage_facets_on_complete(None) is None  # the openlineage provider is an extra
+
+
+def test_a_long_retry_after_waits_outside_the_worker_then_resumes(
+    codat: CodatSandbox, run_task: Callable[..., tuple[str, Any]], tmp_path: Path
+) -> None:
+    """A Retry-After past max_wait stops the batch; the retry (3.3) or reschedule (3.1, 3.2) resumes it."""
+    codat.set_faults(rate_limit={"burst": 1}, retry_after_seconds=3)
+    state, result = run_task(
+        lambda: CodatExtractOperator(
+            task_id="extract",
+            connections=pairs_of(codat),
+            output=str(tmp_path),
+            full_refresh=True,
+            max_in_flight=2,
+        )
+    )
+    pairs = len(codat.connections) * len(RESOURCES)
+    assert state == "success", result
+    assert result["pairs"]["landed_before"] >= 1 and result["pairs"]["done"] >= 1
+    assert result["pairs"]["landed_before"] + result["pairs"]["done"] == pairs

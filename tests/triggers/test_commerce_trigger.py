@@ -260,6 +260,7 @@ def test_server_error_storm_backs_off(
     assert sent <= (elapsed / poll + 1) * attempts, (sent, elapsed)
     # the trigger's own backoff doubles the wait: polls at 0, 0.5, 1.5, 3.5 s, ...
     assert sent <= attempts * 3, (sent, elapsed)
+    assert sent >= attempts * 2, "the trigger kept polling (each poll with its per-call retries)"
 
 
 def test_rate_limit_storm_honours_retry_after(

@@ -14,31 +14,25 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar
-
-from airflow.providers.common.compat.sdk import conf
 
 from airflow_provider_codat.arguments import (
     MAX_PAGE_SIZE,
     check_uuid_at_parse,
     check_whole,
     is_runtime_value,
-    parse_moment,
 )
 from airflow_provider_codat.hooks.commerce import check_record_id
 from airflow_provider_codat.operators._base import (
     CodatOperatorBase,
-    context_moment,
+    CodatWindowedOperator,
     json_native,
     run_id,
     run_key,
 )
 from airflow_provider_codat.operators._window import (
-    DEFAULT_OVERLAP,
     Window,
     combine_queries,
-    resolve_window,
 )
 from airflow_provider_codat.operators.extract import CodatExtractOperator
 from airflow_provider_codat.output import FORMATS
@@ -75,7 +69,7 @@ DEFAULT_BATCH_SIZE = 50
 """Connections per batch for ``CodatExtractOperator``: 10,000 connections make 200 mapped tasks."""
 
 
-class CodatListOperator(CodatOperatorBase):
+class CodatListOperator(CodatWindowedOperator):
     """Pull every record of a Commerce resource, incrementally by default, into XCom or files.
 
     :param resource: A listable registry name (``orders``, ``transactions``, ...); set by the
@@ -120,14 +114,9 @@ class CodatListOperator(CodatOperatorBase):
         order_by: str | None = None,
         output: str | ObjectStoragePath | None = None,
         format: str = "jsonl",
-        full_refresh: bool = False,
-        modified_since: datetime | str | None = None,
-        modified_until: datetime | str | None = None,
-        overlap: timedelta = DEFAULT_OVERLAP,
         page_size: int | None = None,
         part_records: int = 1_000_000,
         xcom_max_bytes: int = DEFAULT_XCOM_MAX_BYTES,
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -138,14 +127,9 @@ class CodatListOperator(CodatOperatorBase):
         self.order_by = order_by
         self.output_path = output  # ``output`` itself is BaseOperator's XComArg property
         self.format = format
-        self.full_refresh = full_refresh
-        self.modified_since = modified_since
-        self.modified_until = modified_until
-        self.overlap = overlap
         self.page_size = page_size
         self.part_records = part_records
         self.xcom_max_bytes = xcom_max_bytes
-        self.deferrable = deferrable
         self._check_arguments()
         self._declare_lineage()
 
@@ -197,31 +181,10 @@ class CodatListOperator(CodatOperatorBase):
             raise ValueError(f"format: expected one of {', '.join(FORMATS)}, got {self.format!r}")
         if self.page_size is not None:
             check_whole(self.page_size, "page_size", 1, MAX_PAGE_SIZE)
-        if not isinstance(self.overlap, timedelta) or self.overlap < timedelta(0):
-            raise ValueError(f"overlap: must be a timedelta of at least 0, got {self.overlap!r}")
         check_whole(self.part_records, "part_records", 1)
         check_whole(self.xcom_max_bytes, "xcom_max_bytes", 1)
-        bounds = (self.modified_since, self.modified_until)
-        if self.full_refresh and any(b is not None for b in bounds):
-            raise ValueError("full_refresh: cannot be combined with modified_since or modified_until")
-        for name, value in zip(("modified_since", "modified_until"), bounds, strict=True):
-            if not is_runtime_value(value):
-                parse_moment(value, name)
 
     # -- running --------------------------------------------------------------------------------
-    def window(self, context: Context) -> Window:
-        """The ``modifiedDate`` window of this run."""
-        return resolve_window(
-            full_refresh=self.full_refresh,
-            modified_since=parse_moment(self.modified_since, "modified_since"),
-            modified_until=parse_moment(self.modified_until, "modified_until"),
-            overlap=self.overlap,
-            interval_start=context_moment(context, "data_interval_start"),
-            interval_end=context_moment(context, "data_interval_end"),
-            previous_end=context_moment(context, "prev_data_interval_end_success"),
-            now=datetime.now(UTC),
-        )
-
     def execute(self, context: Context) -> Any:
         """Pull the window's records and land them; return the records or a manifest."""
         from airflow.providers.common.compat.sdk import AirflowFailException
@@ -269,20 +232,6 @@ class CodatListOperator(CodatOperatorBase):
                 "run_id": run_id(context),
             },
         )
-
-    def on_mapped_error(self, error: Exception) -> None:
-        """With ``deferrable=True``, wait out a long ``Retry-After`` in the triggerer."""
-        from airflow_provider_codat.airflow_errors import CodatRetryLater
-
-        if self.deferrable and isinstance(error, CodatRetryLater):
-            from airflow.providers.standard.triggers.temporal import DateTimeTrigger
-
-            self.log.warning("Codat asks to come back at %s; deferring until then", error.retry_at)
-            self.defer(trigger=DateTimeTrigger(error.retry_at), method_name="execute_complete")
-
-    def execute_complete(self, context: Context, event: Any = None) -> Any:
-        """Resume after a deferred rate-limit wait: pull again from the start."""
-        return self.execute(context)
 
 
 class CodatListCustomersOperator(CodatListOperator):

@@ -19,10 +19,8 @@ from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
-
-from airflow.providers.common.compat.sdk import conf
 
 from airflow_provider_codat.arguments import (
     MAX_IN_FLIGHT_PER_COMPANY,
@@ -31,11 +29,9 @@ from airflow_provider_codat.arguments import (
     check_whole,
     is_runtime_value,
     listable_names,
-    parse_moment,
 )
 from airflow_provider_codat.operators._base import (
-    CodatOperatorBase,
-    context_moment,
+    CodatWindowedOperator,
     run_id,
     run_key,
 )
@@ -49,9 +45,7 @@ from airflow_provider_codat.operators._batch import (
     write_summary,
 )
 from airflow_provider_codat.operators._window import (
-    DEFAULT_OVERLAP,
     Window,
-    resolve_window,
 )
 from airflow_provider_codat.output import FORMATS
 from airflow_provider_codat.resources import listable_resources
@@ -94,7 +88,7 @@ class _Run:
         return self.retry_at is not None or self.fatal is not None
 
 
-class CodatExtractOperator(CodatOperatorBase):
+class CodatExtractOperator(CodatWindowedOperator):
     """Pull several Commerce resources for a batch of connections into object storage, in one task.
 
     :param connections: ``[{"company_id": ..., "connection_id": ...}, ...]``, e.g. one batch of
@@ -134,15 +128,10 @@ class CodatExtractOperator(CodatOperatorBase):
         output: str | ObjectStoragePath,
         resource_names: Sequence[str] | None = None,
         format: str = "jsonl",
-        full_refresh: bool = False,
-        modified_since: datetime | str | None = None,
-        modified_until: datetime | str | None = None,
-        overlap: timedelta = DEFAULT_OVERLAP,
         page_size: int | None = None,
         max_in_flight_per_company: int = MAX_IN_FLIGHT_PER_COMPANY,
         max_in_flight: int = 20,
         on_connection_error: OnConnectionError = "fail",
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("map_index_template", MAP_INDEX_TEMPLATE)
@@ -151,15 +140,10 @@ class CodatExtractOperator(CodatOperatorBase):
         self.output_path = output  # ``output`` itself is BaseOperator's XComArg property
         self.resource_names = list(resource_names) if resource_names is not None else None
         self.format = format
-        self.full_refresh = full_refresh
-        self.modified_since = modified_since
-        self.modified_until = modified_until
-        self.overlap = overlap
         self.page_size = page_size
         self.max_in_flight_per_company = max_in_flight_per_company
         self.max_in_flight = max_in_flight
         self.on_connection_error = on_connection_error
-        self.deferrable = deferrable
         self._check_arguments()
 
     @classmethod
@@ -186,14 +170,6 @@ class CodatExtractOperator(CodatOperatorBase):
         if self.page_size is not None:
             check_whole(self.page_size, "page_size", 1, MAX_PAGE_SIZE)
         check_choice(self.on_connection_error, "on_connection_error", ("fail", "skip"))
-        if not isinstance(self.overlap, timedelta) or self.overlap < timedelta(0):
-            raise ValueError(f"overlap: must be a timedelta of at least 0, got {self.overlap!r}")
-        bounds = (self.modified_since, self.modified_until)
-        if self.full_refresh and any(b is not None for b in bounds):
-            raise ValueError("full_refresh: cannot be combined with modified_since or modified_until")
-        for name, value in zip(("modified_since", "modified_until"), bounds, strict=True):
-            if not is_runtime_value(value):
-                parse_moment(value, name)
         if self.resource_names is not None and not any(is_runtime_value(r) for r in self.resource_names):
             self.resource_names = listable_names(self.resource_names, "resource_names")
         names_known = self.resource_names is None or not any(is_runtime_value(r) for r in self.resource_names)
@@ -238,7 +214,7 @@ class CodatExtractOperator(CodatOperatorBase):
                 if self.resource_names is not None
                 else None
             )
-            window = self._window(context)
+            window = self.window(context)
         except ValueError as exc:
             raise AirflowFailException(str(exc)) from None
         names = names or [r.name for r in listable_resources()]
@@ -254,18 +230,6 @@ class CodatExtractOperator(CodatOperatorBase):
         summary = self._summarise(run, context)
         self._raise_for(run, summary)
         return summary
-
-    def _window(self, context: Context) -> Window:
-        return resolve_window(
-            full_refresh=self.full_refresh,
-            modified_since=parse_moment(self.modified_since, "modified_since"),
-            modified_until=parse_moment(self.modified_until, "modified_until"),
-            overlap=self.overlap,
-            interval_start=context_moment(context, "data_interval_start"),
-            interval_end=context_moment(context, "data_interval_end"),
-            previous_end=context_moment(context, "prev_data_interval_end_success"),
-            now=datetime.now(UTC),
-        )
 
     def _run_all(
         self,
@@ -457,17 +421,3 @@ class CodatExtractOperator(CodatOperatorBase):
             if any(p.retryable for p in failed):
                 raise AirflowException(message + "; a retry pulls only the pairs not landed")
             raise AirflowFailException(message)
-
-    def on_mapped_error(self, error: Exception) -> None:
-        """With ``deferrable=True``, wait out a daily quota in the triggerer."""
-        from airflow_provider_codat.airflow_errors import CodatRetryLater
-
-        if self.deferrable and isinstance(error, CodatRetryLater):
-            from airflow.providers.standard.triggers.temporal import DateTimeTrigger
-
-            self.log.warning("Codat asks to come back at %s; deferring until then", error.retry_at)
-            self.defer(trigger=DateTimeTrigger(error.retry_at), method_name="execute_complete")
-
-    def execute_complete(self, context: Context, event: Any = None) -> dict[str, Any]:
-        """Resume after a deferred quota wait: the pairs that landed are skipped."""
-        return self.execute(context)

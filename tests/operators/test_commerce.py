@@ -397,7 +397,12 @@ SECRET = "sk-live-TOPSECRET-8f2a"
 @pytest.mark.parametrize(
     "connection",
     [
-        {"password": SECRET, "extra": [SECRET]},
+        pytest.param(
+            {"password": SECRET, "extra": [SECRET]},
+            marks=pytest.mark.skipif(
+                not AIRFLOW_V_3_2_PLUS, reason="Airflow 3.1 itself refuses a connection whose extra is a list"
+            ),
+        ),
         {"password": SECRET, "host": "http://a b"},
         {"password": f"Basic {SECRET}\u00e9"},
     ],

@@ -414,7 +414,8 @@ def test_a_task_retry_adopts_the_refresh_still_running(
     from airflow.sdk import DAG
     from airflow.utils.session import create_session
 
-    sb.set_faults(sync_seconds=8)
+    # The refresh ends at 15 s: after the first try's 10 s, within the second's (it starts at 11 to 14 s).
+    sb.set_faults(sync_seconds=15)
     with DAG(
         f"codat_refresh_retry_{datetime.now(UTC):%H%M%S%f}", schedule=None, start_date=datetime(2025, 1, 1)
     ) as dag:
@@ -422,7 +423,7 @@ def test_a_task_retry_adopts_the_refresh_still_running(
             ids,
             data_types="product_categories",
             wait_for_completion=True,
-            timeout=4,
+            timeout=10,
             poll_interval=0.2,
             retry_delay=timedelta(seconds=1),
         )

@@ -20,6 +20,7 @@ import json
 import logging
 import re
 from collections import Counter
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from typing import Any
@@ -272,50 +273,39 @@ def _is_list(scope: Scope) -> bool:
     return scope.get("method") == "GET" and "page=" in scope.get("query_string", b"").decode("latin-1")
 
 
-def _shortening(send: Send, headers: dict[str, str]) -> Send:
-    """Drop the last record of a list page, keeping its ``totalResults`` and links."""
+def _rewriting(
+    send: Send, headers: dict[str, str], rewrite: Callable[[int, bytes], tuple[int, bytes]]
+) -> Send:
+    """Send the response with its status and body rewritten, and a Content-Length that matches."""
     start: dict[str, Any] = {}
 
     async def wrapped(message: Message) -> None:
         if message["type"] == "http.response.start":
             start.update(message)
             return
-        body = message.get("body", b"")
-        if start.get("status") == 200:
-            envelope = json.loads(body)
-            if isinstance(envelope, dict) and envelope.get("results"):
-                envelope["results"] = envelope["results"][:-1]
-                body = json.dumps(envelope).encode()
+        status, body = rewrite(int(start.get("status", 200)), message.get("body", b""))
         kept = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
-        await send(
-            {
-                **start,
-                "headers": [*kept, (b"content-length", str(len(body)).encode()), *_encode_headers(headers)],
-            }
-        )
+        length = (b"content-length", str(len(body)).encode())
+        await send({**start, "status": status, "headers": [*kept, length, *_encode_headers(headers)]})
         await send({"type": "http.response.body", "body": body})
 
     return wrapped
 
 
+def _shortening(send: Send, headers: dict[str, str]) -> Send:
+    """Drop the last record of a list page, keeping its ``totalResults`` and links."""
+
+    def shorten(status: int, body: bytes) -> tuple[int, bytes]:
+        if status == 200:
+            envelope = json.loads(body)
+            if isinstance(envelope, dict) and envelope.get("results"):
+                envelope["results"] = envelope["results"][:-1]
+                body = json.dumps(envelope).encode()
+        return status, body
+
+    return _rewriting(send, headers, shorten)
+
+
 def _truncating(send: Send, headers: dict[str, str]) -> Send:
-    """Cut the JSON body short while keeping a consistent Content-Length."""
-    start: dict[str, Any] = {}
-
-    async def wrapped(message: Message) -> None:
-        if message["type"] == "http.response.start":
-            start.update(message)
-            return
-        body = message.get("body", b"")
-        cut = body[: max(1, len(body) // 2)]
-        kept = [(k, v) for k, v in start.get("headers", []) if k != b"content-length"]
-        await send(
-            {
-                **start,
-                "status": 200,
-                "headers": [*kept, (b"content-length", str(len(cut)).encode()), *_encode_headers(headers)],
-            }
-        )
-        await send({"type": "http.response.body", "body": cut})
-
-    return wrapped
+    """Cut the JSON body short (a 200 all the same) while keeping a consistent Content-Length."""
+    return _rewriting(send, headers, lambda status, body: (200, body[: max(1, len(body) // 2)]))

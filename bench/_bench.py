@@ -7,6 +7,7 @@ start and end (other work on the machine shows up there, not hidden in a median)
 
 from __future__ import annotations
 
+import argparse
 import base64
 import json
 import os
@@ -14,6 +15,7 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -118,3 +120,32 @@ def report(name: str, runs: list[dict[str, Any]], pages: int) -> float:
         f"  sandbox CPU {server * 1000 / pages:5.1f} ms/page{flag}  ({int(runs[0]['records']):,} records)"
     )
     return seconds
+
+
+def parse_arguments(doc: str | None, contenders: Sequence[str]) -> argparse.Namespace:
+    """The command line every alternating benchmark takes; ``--contenders`` picks among ``contenders``."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--records", type=int, default=200_000)
+    parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--page-size", type=int, default=5000)
+    parser.add_argument("--rounds", type=int, default=3, help="runs of each contender, alternating")
+    parser.add_argument("--contenders", nargs="+", choices=contenders, default=list(contenders))
+    parser.add_argument("--quiet-load", type=float, default=0.0, help="first wait (<= 10 min) for load below")
+    args = parser.parse_args()
+    if args.quiet_load:
+        wait_for_quiet(args.quiet_load, 600)
+    return args
+
+
+def alternate(args: argparse.Namespace, run: Callable[[str, Sandbox], dict[str, Any]]) -> dict[str, float]:
+    """Run every contender ``args.rounds`` times, alternating, on one warmed sandbox; return the medians."""
+    print(f"start: {load()}")
+    with Sandbox(args.records, args.latency_ms) as box:
+        box.warm(args.page_size)
+        runs: dict[str, list[dict[str, Any]]] = {name: [] for name in args.contenders}
+        for _ in range(args.rounds):
+            for name in args.contenders:
+                runs[name].append(run(name, box))
+        pages = -(-args.records // args.page_size)
+        print(f"{args.records:,} transactions, pageSize {args.page_size}, {args.latency_ms:g} ms latency")
+        return {name: report(name, runs[name], pages) for name in args.contenders}

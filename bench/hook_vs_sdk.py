@@ -15,7 +15,7 @@ the medians, the load average at start and end, and the sandbox's CPU per page a
 (a run where the sandbox's CPU nears the run's wall time measured the sandbox: it is flagged).
 
     python bench/hook_vs_sdk.py --records 200000 --latency-ms 50 --page-size 5000
-    python bench/hook_vs_sdk.py --records 1000000 --clients hook   # RSS flatness check
+    python bench/hook_vs_sdk.py --records 1000000 --contenders hook   # RSS flatness check
 
 Targets: the hook within 1.3x of the floor, the SDK at least 6x slower than the hook;
 the hook's peak RSS at 1,000,000 records within 1.2x of its peak at 100,000.
@@ -23,13 +23,12 @@ the hook's peak RSS at 1,000,000 records within 1.2x of its peak at 100,000.
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import venv
 from pathlib import Path
 
-from _bench import AUTH, HERE, Sandbox, load, report, run_child, wait_for_quiet
+from _bench import AUTH, HERE, Sandbox, alternate, load, parse_arguments, run_child
 
 SDK_VENV = HERE / ".sdk-venv"
 
@@ -107,29 +106,10 @@ def commands(client: str, box: Sandbox, size: int) -> list[str]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    args = parse_arguments(__doc__, CLIENTS)
+    medians = alternate(
+        args, lambda name, box: run_child(commands(name, box, args.page_size), box, box.env())
     )
-    parser.add_argument("--records", type=int, default=200_000)
-    parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--page-size", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=3, help="runs of each client, alternating")
-    parser.add_argument("--clients", nargs="+", choices=CLIENTS, default=list(CLIENTS))
-    parser.add_argument("--quiet-load", type=float, default=0.0, help="first wait (<= 10 min) for load below")
-    args = parser.parse_args()
-    if args.quiet_load:
-        wait_for_quiet(args.quiet_load, 600)
-
-    print(f"start: {load()}")
-    with Sandbox(args.records, args.latency_ms) as box:
-        box.warm(args.page_size)
-        runs: dict[str, list[dict]] = {client: [] for client in args.clients}
-        for _ in range(args.rounds):
-            for client in args.clients:
-                runs[client].append(run_child(commands(client, box, args.page_size), box, box.env()))
-        pages = -(-args.records // args.page_size)
-        print(f"{args.records:,} transactions, pageSize {args.page_size}, {args.latency_ms:g} ms latency")
-        medians = {client: report(client, runs[client], pages) for client in args.clients}
     if "hook" in medians and "floor" in medians:
         print(f"  hook / floor: {medians['hook'] / medians['floor']:.2f}x (target <= 1.3x)")
     if "hook" in medians and "sdk" in medians:

@@ -22,14 +22,13 @@ Targets: parquet within 1.3x of the hook's pull, jsonl.gz within 1.2x; dlt at le
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tempfile
 import venv
 from pathlib import Path
 
-from _bench import AUTH, HERE, Sandbox, load, report, run_child, wait_for_quiet
+from _bench import AUTH, HERE, Sandbox, alternate, load, parse_arguments, run_child
 from hook_vs_sdk import HOOK_CHILD
 
 DLT_VENV = HERE / ".dlt-venv"
@@ -105,29 +104,8 @@ def run_one(contender: str, box: Sandbox, size: int) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--records", type=int, default=200_000)
-    parser.add_argument("--latency-ms", type=float, default=50.0)
-    parser.add_argument("--page-size", type=int, default=5000)
-    parser.add_argument("--rounds", type=int, default=3, help="runs of each contender, alternating")
-    parser.add_argument("--contenders", nargs="+", choices=CONTENDERS, default=list(CONTENDERS))
-    parser.add_argument("--quiet-load", type=float, default=0.0, help="first wait (<= 10 min) for load below")
-    args = parser.parse_args()
-    if args.quiet_load:
-        wait_for_quiet(args.quiet_load, 600)
-
-    print(f"start: {load()}")
-    with Sandbox(args.records, args.latency_ms) as box:
-        box.warm(args.page_size)
-        runs: dict[str, list[dict]] = {name: [] for name in args.contenders}
-        for _ in range(args.rounds):
-            for name in args.contenders:
-                runs[name].append(run_one(name, box, args.page_size))
-        pages = -(-args.records // args.page_size)
-        print(f"{args.records:,} transactions, pageSize {args.page_size}, {args.latency_ms:g} ms latency")
-        medians = {name: report(name, runs[name], pages) for name in args.contenders}
+    args = parse_arguments(__doc__, CONTENDERS)
+    medians = alternate(args, lambda name, box: run_one(name, box, args.page_size))
     if "hook" in medians:
         for fmt, target in (("parquet", 1.3), ("jsonl.gz", 1.2)):
             if fmt in medians:

@@ -2,16 +2,19 @@
 
 :class:`CodatTask` is a mixin placed before ``BaseOperator`` or ``BaseSensorOperator``; so no
 sensor needs an operator module, and an error maps onto Airflow the same way in every task,
-timed by the connection's own ``max_wait``.
+timed by the connection's own ``max_wait``. :class:`CodatPollingTask` adds the one way a task
+waits on a :class:`~airflow_provider_codat.triggers.base.CodatPollTrigger` and resumes from its
+events, the refresh operator's and the sensors' alike.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar, NoReturn
 
 from airflow_provider_codat.airflow_errors import (
     NotSyncedAction,
@@ -23,8 +26,9 @@ from airflow_provider_codat.version_compat import AIRFLOW_V_3_2_PLUS
 
 if TYPE_CHECKING:
     from airflow_provider_codat.hooks.commerce import CodatCommerceHook
+    from airflow_provider_codat.triggers.base import CodatPollTrigger
 
-__all__ = ["DEFAULT_MAX_WAIT", "CodatTask", "default_retries"]
+__all__ = ["DEFAULT_MAX_WAIT", "CodatPollingTask", "CodatTask", "default_retries"]
 
 DEFAULT_MAX_WAIT = 60.0
 """The ``max_wait`` an error is mapped with when the connection itself could not be read."""
@@ -84,3 +88,59 @@ class CodatTask:
 
     def on_mapped_error(self, error: Exception) -> None:
         """Called with the Airflow exception about to be raised; may defer instead."""
+
+
+class CodatPollingTask(CodatTask):
+    """A Codat task that waits on a poll trigger: in the triggerer when deferrable, else in its worker.
+
+    A subclass sets :attr:`trigger_class` and ``deferrable``, and gives :meth:`finish` and
+    :meth:`timed_out`. Every event of the trigger comes back to :meth:`execute_complete`:
+    ``done`` finishes; ``timeout`` times out; ``error`` repeats the failed check once from the
+    worker, so that its error reaches Airflow with its full type (a 401 fails at once, a spent
+    daily quota waits for its ``Retry-After``, a 5xx uses the task's retries), and else waits on.
+    """
+
+    trigger_class: ClassVar[type[CodatPollTrigger]]
+    deferrable: bool
+
+    def finish(self, context: Any, event: Mapping[str, Any]) -> Any:
+        """Return the task's result from a ``done`` event (or raise what its states mean)."""
+        raise NotImplementedError
+
+    def timed_out(self, message: str) -> NoReturn:
+        """Raise what the task's deadline passing means."""
+        raise NotImplementedError
+
+    def wait_on(self, context: Any, trigger: CodatPollTrigger) -> Any:
+        """Wait on ``trigger`` (deferring when ``deferrable``, else polling here), then resume."""
+        if self.deferrable:
+            self.defer(trigger=trigger, method_name="execute_complete")  # type: ignore[attr-defined]
+        return self.execute_complete(context, trigger.wait_now(self.hook))
+
+    def execute_complete(self, context: Any, event: Mapping[str, Any]) -> Any:
+        """Resume from the trigger's event: finish, time out, or check again from the worker."""
+        from airflow.providers.common.compat.sdk import AirflowException
+
+        from airflow_provider_codat.exceptions import CodatNotSyncedError
+
+        status = event.get("status") if event else None
+        if status == "done":
+            return self.finish(context, event)
+        if status == "timeout":
+            self.timed_out(str(event.get("message")))
+        if status != "error":
+            raise AirflowException(f"{self.trigger_class.__name__} sent an unexpected event: {status!r}")
+        trigger = self.trigger_class.from_event(event)
+        self.log.warning(  # type: ignore[attr-defined]
+            "Codat trigger handed back (%s); checking once from the worker", event.get("message")
+        )
+        with self.codat_errors():
+            try:
+                result = trigger.check_now(self.hook)
+            except CodatNotSyncedError:
+                result = None
+        if result is not None:
+            return self.finish(context, trigger.event("done", **result))
+        if time.time() >= trigger.deadline:
+            self.timed_out(trigger.describe_waiting())
+        return self.wait_on(context, trigger)

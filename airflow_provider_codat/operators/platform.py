@@ -22,6 +22,7 @@ from airflow_provider_codat.arguments import (
     check_seconds,
     check_uuid,
     check_uuid_at_parse,
+    check_whole,
     data_type_keys,
 )
 from airflow_provider_codat.exceptions import CodatDatasetInProgressError
@@ -35,9 +36,9 @@ from airflow_provider_codat.refresh import (
     parse_time,
     pull_state,
     settled,
-    split_ids,
 )
-from airflow_provider_codat.tasks import CodatTask
+from airflow_provider_codat.tasks import CodatPollingTask
+from airflow_provider_codat.triggers.base import DEFAULT_MAX_ERRORS
 from airflow_provider_codat.triggers.platform import CodatPullOperationTrigger
 
 __all__ = ["NOT_SUPPORTED_ACTIONS", "CodatRefreshDataOperator"]
@@ -45,7 +46,7 @@ __all__ = ["NOT_SUPPORTED_ACTIONS", "CodatRefreshDataOperator"]
 _HISTORY_PAGE_SIZE = 100
 
 
-class CodatRefreshDataOperator(CodatTask, BaseOperator):
+class CodatRefreshDataOperator(CodatPollingTask, BaseOperator):
     """Queue a refresh of Codat data types for a company and, if asked, wait for it to end.
 
     Returns (and pushes to XCom) ``{data_type: pull_operation_id}``, keyed by Codat's data type
@@ -72,12 +73,15 @@ class CodatRefreshDataOperator(CodatTask, BaseOperator):
     :param timeout: Seconds to wait before failing (retryably) with refreshes still running.
     :param deferrable: Wait in the triggerer (:class:`CodatPullOperationTrigger`) instead of a worker.
     :param not_supported: ``skip`` the task (default) or ``fail`` it when Codat does not support a type.
+    :param max_errors: Failed polls in a row after which the wait hands back to the task, which
+        checks once more and lets the error, if it recurs, fail or retry the task.
     :param codat_conn_id: The Airflow connection to Codat.
     :raises CodatConfigError: At parse time, naming the parameter, on a bad literal argument.
     """
 
     template_fields: Sequence[str] = ("company_id", "connection_id", "data_types")
     ui_color = "#e8f4fd"
+    trigger_class = CodatPullOperationTrigger
 
     def __init__(
         self,
@@ -90,6 +94,7 @@ class CodatRefreshDataOperator(CodatTask, BaseOperator):
         timeout: float = 3600,
         deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
         not_supported: NotSupportedAction = "skip",
+        max_errors: int = DEFAULT_MAX_ERRORS,
         codat_conn_id: str = "codat_default",
         **kwargs: Any,
     ) -> None:
@@ -104,6 +109,7 @@ class CodatRefreshDataOperator(CodatTask, BaseOperator):
         self.timeout = check_seconds(timeout, "timeout")
         self.deferrable = deferrable
         self.not_supported = check_choice(not_supported, "not_supported", NOT_SUPPORTED_ACTIONS)
+        self.max_errors = check_whole(max_errors, "max_errors", 1)
         check_data_types_at_parse(data_types)
 
     @property
@@ -119,33 +125,32 @@ class CodatRefreshDataOperator(CodatTask, BaseOperator):
             types = data_type_keys(self.data_types)
         try:
             ops = self._queue(company, connection, types)
-            if not self.wait_for_completion:
-                return _ids(ops)
-            deadline = time.time() + self.timeout
-            if self.deferrable and not settled(ops.values()):
-                self._defer(company, ops, deadline)
-            return self._finish(self._wait(company, ops, deadline))
         finally:
             self.hook.close()
+        if not self.wait_for_completion:
+            return _ids(ops)
+        if settled(ops.values()):
+            return self._finish(ops)
+        trigger = CodatPullOperationTrigger(
+            company_id=company,
+            pull_operation_ids=",".join(ops),
+            deadline=time.time() + self.timeout,
+            poll_interval=self.poll_interval,
+            max_errors=self.max_errors,
+            codat_conn_id=self.codat_conn_id,
+        )
+        ids: dict[str, str] = self.wait_on(context, trigger)
+        return ids
 
-    def execute_complete(self, context: Any, event: dict[str, Any]) -> dict[str, str]:
-        """Resume from :class:`CodatPullOperationTrigger`: map the statuses, or repeat a failed call."""
-        company, deadline = str(event["company_id"]), float(event["deadline"])
-        if event.get("status") == "done":
-            ops: dict[str, State] = dict(event["states"])
-            return self._finish(ops)
-        if event.get("status") == "timeout":
-            self._timed_out(str(event.get("message")))
-        self.log.warning("Codat trigger gave up (%s); checking from the worker", event.get("message"))
-        try:
-            ops = {op_id: self._fetch(company, op_id) for op_id in split_ids(event["pull_operation_ids"])}
-            if not settled(ops.values()):
-                if time.time() >= deadline:
-                    self._timed_out(f"Codat refreshes still running: {describe(ops.values())}")
-                self._defer(company, ops, deadline)
-            return self._finish(ops)
-        finally:
-            self.hook.close()
+    def finish(self, context: Any, event: Mapping[str, Any]) -> dict[str, str]:
+        """Map the refreshes' ends onto the task; return their ids by data type."""
+        return self._finish(dict(event["states"]))
+
+    def timed_out(self, message: str) -> NoReturn:
+        """Fail retryably: the retry adopts the refreshes still running."""
+        raise AirflowException(
+            f"{message} after timeout={self.timeout:g}s for {self._where}; a retry adopts the running refresh"
+        )
 
     # -- steps ----------------------------------------------------------------------------------
     def _queue(self, company: str, connection: str | None, types: list[str]) -> dict[str, State]:
@@ -209,28 +214,6 @@ class CodatRefreshDataOperator(CodatTask, BaseOperator):
                     break
         return list(newest.values())
 
-    def _wait(self, company: str, ops: dict[str, State], deadline: float) -> dict[str, State]:
-        while not settled(ops.values()):
-            remaining = deadline - time.time()
-            if remaining <= 0:
-                self._timed_out(f"Codat refreshes still running: {describe(ops.values())}")
-            time.sleep(min(self.poll_interval, remaining))
-            for op_id, state in ops.items():
-                if not state["done"]:
-                    ops[op_id] = {**self._fetch(company, op_id), "dataType": state["dataType"]}
-            self.log.info("Codat refresh: %s", describe(ops.values()))
-        return ops
-
-    def _defer(self, company: str, ops: Mapping[str, State], deadline: float) -> NoReturn:
-        trigger = CodatPullOperationTrigger(
-            company_id=company,
-            pull_operation_ids=",".join(ops),
-            deadline=deadline,
-            poll_interval=self.poll_interval,
-            codat_conn_id=self.codat_conn_id,
-        )
-        self.defer(trigger=trigger, method_name="execute_complete")
-
     def _finish(self, ops: dict[str, State]) -> dict[str, str]:
         skipped = raise_for_verdict(judge(ops.values(), not_supported=self.not_supported, where=self._where))
         if skipped:
@@ -239,15 +222,6 @@ class CodatRefreshDataOperator(CodatTask, BaseOperator):
             )
         self.log.info("Codat refresh done: %s", describe(ops.values()))
         return _ids(ops)
-
-    def _fetch(self, company: str, op_id: str) -> State:
-        with self.codat_errors():
-            return pull_state(self.hook.get_pull_operation(company, op_id))
-
-    def _timed_out(self, message: str) -> NoReturn:
-        raise AirflowException(
-            f"{message} after timeout={self.timeout:g}s for {self._where}; a retry adopts the running refresh"
-        )
 
 
 def _ids(ops: Mapping[str, State]) -> dict[str, str]:

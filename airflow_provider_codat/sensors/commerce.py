@@ -1,40 +1,29 @@
 """``CodatPayoutSensor``: wait until new payouts arrive on a Codat commerce connection.
 
-A payout is a transaction of type ``Payout`` (a failed one is ``FailedPayout``). Each poke is
-one list call: the payouts modified at or after ``since``, ordered by ``modifiedDate``, one page
-of at most ``max_payouts_returned``; Codat's ``totalResults`` gives the count.
+A payout is a transaction of type ``Payout`` (a failed one is ``FailedPayout``). Each check is
+:class:`~airflow_provider_codat.triggers.commerce.CodatPayoutTrigger`'s, in a worker or in the
+triggerer: one list call for the payouts modified at or after ``since``, ordered by
+``modifiedDate``, one page of at most ``max_payouts_returned``; Codat's ``totalResults`` gives
+the count.
 """
 
 from __future__ import annotations
 
-from collections.abc import Generator, Sequence
-from datetime import UTC, date, datetime, timedelta
-from typing import TYPE_CHECKING, Any, cast
-
-from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, conf
-from airflow.sdk import BaseSensorOperator, PokeReturnValue
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Any
 
 from airflow_provider_codat.arguments import (
     MAX_PAGE_SIZE,
-    check_seconds,
     check_uuid,
     check_uuid_at_parse,
     check_whole,
     is_runtime_value,
     parse_moment,
 )
-from airflow_provider_codat.exceptions import (
-    CodatConfigError,
-    CodatError,
-    CodatNotSyncedError,
-    CodatRateLimitError,
-)
-from airflow_provider_codat.tasks import CodatTask
-
-if TYPE_CHECKING:
-    from airflow.sdk import Context
-
-    from airflow_provider_codat.client import Page
+from airflow_provider_codat.exceptions import CodatConfigError
+from airflow_provider_codat.sensors.base import CodatSensor
+from airflow_provider_codat.triggers.commerce import CodatPayoutTrigger
 
 __all__ = ["CodatPayoutSensor", "format_since", "parse_since"]
 
@@ -58,7 +47,7 @@ def format_since(moment: datetime) -> str:
     return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond // 1000:03d}Z"
 
 
-class CodatPayoutSensor(CodatTask, BaseSensorOperator):
+class CodatPayoutSensor(CodatSensor):
     """Wait until at least ``min_payouts`` payouts have been modified at or after ``since``.
 
     Returns, and pushes to XCom, ``{"count": n, "truncated": bool, "payouts": [...]}``: the first
@@ -66,13 +55,9 @@ class CodatPayoutSensor(CodatTask, BaseSensorOperator):
     (``totalAmount`` as an exact decimal string), ``currency``, ``modifiedDate`` and ``createdDate``;
     ``truncated`` says that ``count`` is more than the list holds.
 
-    Transient failures (408, 429, 5xx, transport) left after the hook's per-call retries, and
-    409 (transactions not synced yet), count as "not yet"; a 429 whose ``Retry-After`` is beyond
-    the connection's ``max_wait`` too, so a worker never sleeps through a daily quota. 400, 401,
-    402, 403, 404 and bad input fail the task at once, without retries. In deferrable mode,
-    :class:`~airflow_provider_codat.triggers.commerce.CodatPayoutTrigger` waits in the triggerer.
-    Like every Codat task it defaults to 3 task retries with exponential backoff and
-    ``CodatRetryPolicy`` (a trigger that gave up is retried).
+    What counts as "not yet" and what fails at once is
+    :class:`~airflow_provider_codat.sensors.base.CodatSensor`'s. Like every Codat task it
+    defaults to 3 task retries with exponential backoff and ``CodatRetryPolicy``.
 
     .. seealso:: :class:`~airflow_provider_codat.hooks.commerce.CodatCommerceHook`
 
@@ -84,18 +69,16 @@ class CodatPayoutSensor(CodatTask, BaseSensorOperator):
     :param include_failed: Count ``FailedPayout`` transactions too.
     :param min_payouts: How many payouts the sensor waits for (at least 1).
     :param codat_conn_id: The Airflow connection to Codat. (templated)
-    :param deferrable: Wait in the triggerer instead of a worker (default: ``[operators]
-        default_deferrable``).
-    :param poll_interval: Seconds (or a timedelta) between checks; the sensor's ``poke_interval``
-        (default 60).
     :param max_payouts_returned: The most payouts returned through XCom, 1 to 5000 (default 100).
-    :param max_consecutive_errors: In deferrable mode, transient errors in a row after which the
-        trigger gives up (the task's own retries then apply).
+    :param kwargs: ``deferrable``, ``poll_interval`` and ``max_errors`` as
+        :class:`~airflow_provider_codat.sensors.base.CodatSensor` takes them, and
+        ``BaseSensorOperator``'s arguments.
     :raises CodatConfigError: On bad input known at parse time, naming the parameter.
     """
 
     template_fields: Sequence[str] = ("company_id", "connection_id", "since", "codat_conn_id")
     ui_color = "#dff5ef"
+    trigger_class = CodatPayoutTrigger
 
     def __init__(
         self,
@@ -106,39 +89,22 @@ class CodatPayoutSensor(CodatTask, BaseSensorOperator):
         include_failed: bool = False,
         min_payouts: int = 1,
         codat_conn_id: str = "codat_default",
-        deferrable: bool = conf.getboolean("operators", "default_deferrable", fallback=False),
-        poll_interval: float | timedelta | None = None,
         max_payouts_returned: int = 100,
-        max_consecutive_errors: int = 5,
         **kwargs: Any,
     ) -> None:
-        if poll_interval is None:
-            poll_interval = kwargs.pop("poke_interval", 60.0)
-        else:
-            kwargs.pop("poke_interval", None)
-        super().__init__(
-            codat_conn_id=codat_conn_id, poke_interval=check_seconds(poll_interval, "poll_interval"), **kwargs
-        )
+        super().__init__(codat_conn_id=codat_conn_id, **kwargs)
         self.company_id = check_uuid_at_parse(company_id, "company_id")
         self.connection_id = check_uuid_at_parse(connection_id, "connection_id")
         self.since = since
         self.include_failed = bool(include_failed)
         self.min_payouts = check_whole(min_payouts, "min_payouts", 1)
-        self.deferrable = deferrable
         self.max_payouts_returned = check_whole(
             max_payouts_returned, "max_payouts_returned", 1, MAX_PAGE_SIZE
         )
-        self.max_consecutive_errors = check_whole(max_consecutive_errors, "max_consecutive_errors", 1)
         if since is not None and not is_runtime_value(since):
             parse_since(since)
 
-    @property
-    def poll_interval(self) -> float:
-        """Seconds between checks (the sensor's ``poke_interval``)."""
-        return float(self.poke_interval)
-
-    # -- inputs -------------------------------------------------------------------------------
-    def _since(self, context: Context) -> datetime:
+    def _since(self, context: Any) -> datetime:
         if self.since is not None:
             return parse_since(self.since)
         for key in ("data_interval_start", "logical_date"):
@@ -147,116 +113,23 @@ class CodatPayoutSensor(CodatTask, BaseSensorOperator):
                 return parse_since(value)
         raise CodatConfigError("since: this run has no data interval start; pass since= explicitly")
 
-    def _inputs(self, context: Context) -> tuple[str, str, datetime]:
-        """The checked ids and ``since``, before any request.
+    def build_trigger(self, context: Any, deadline: float) -> CodatPayoutTrigger:
+        """The payout trigger for this run, its arguments checked before any request.
 
         :raises AirflowFailException: Naming the parameter that is wrong.
         """
         with self.codat_errors():
-            company = check_uuid(self.company_id, "company_id")
-            connection = check_uuid(self.connection_id, "connection_id")
-            return company, connection, self._since(context)
-
-    # -- poke, reschedule ---------------------------------------------------------------------
-    def poke(self, context: Context) -> PokeReturnValue:
-        """Check once; done when at least ``min_payouts`` payouts have arrived."""
-        from airflow_provider_codat.triggers.commerce import payout_summary
-
-        company, connection, since = self._inputs(context)
-        try:
-            page = self._first_page(company, connection, format_since(since))
-        except CodatError as error:
-            self._not_yet_or_raise(error)
-            return PokeReturnValue(is_done=False)
-        finally:
-            self.hook.close()
-        summary = payout_summary(page)
-        if summary["count"] < self.min_payouts:
-            self.log.info("%d of %d payout(s) since %s; not yet", summary["count"], self.min_payouts, since)
-            return PokeReturnValue(is_done=False)
-        self.log.info("%d payout(s) since %s", summary["count"], since)
-        return PokeReturnValue(is_done=True, xcom_value=summary)
-
-    def _first_page(self, company: str, connection: str, since: str) -> Page:
-        from airflow_provider_codat.triggers.commerce import payout_query
-
-        pages = cast(
-            "Generator[Page, None, None]",
-            self.hook.list_pages(
-                "transactions",
-                company,
-                connection,
-                query=payout_query(since, include_failed=self.include_failed),
-                order_by="modifiedDate",
-                page_size=self.max_payouts_returned,
-            ),
-        )
-        try:
-            return next(pages)
-        finally:
-            pages.close()
-
-    def _not_yet_or_raise(self, error: CodatError) -> None:
-        """Log why ``error`` means "not yet", or raise the Airflow exception that fails the task now."""
-        if isinstance(error, CodatNotSyncedError):
-            self.log.info("Codat has not synced transactions yet (%s); not yet", error)
-        elif not error.retryable:
-            with self.codat_errors():
-                raise error
-        elif isinstance(error, CodatRateLimitError) and error.retry_at is not None:
-            self.log.warning(
-                "Codat asks to retry at %s (%s); not sleeping in the worker, checking again in %.0f s",
-                f"{error.retry_at:%Y-%m-%dT%H:%M:%SZ}",
-                error,
-                self.poll_interval,
-            )
-        else:
-            self.log.warning("Codat call failed (%s); not yet, checking again later", error)
-
-    # -- deferrable ---------------------------------------------------------------------------
-    def execute(self, context: Context) -> Any:
-        """Poke (``poke``/``reschedule`` mode), or defer to :class:`CodatPayoutTrigger`."""
-        if not self.deferrable:
-            return super().execute(context)
-        from airflow_provider_codat.triggers.commerce import CodatPayoutTrigger
-
-        company, connection, since = self._inputs(context)
-        if self.exponential_backoff:
-            max_poll = self.max_wait.total_seconds() if self.max_wait else self.timeout
-        else:
-            max_poll = self.poll_interval
-        self.defer(
-            trigger=CodatPayoutTrigger(
-                company_id=company,
-                connection_id=connection,
-                since=format_since(since),
+            return CodatPayoutTrigger(
+                company_id=check_uuid(self.company_id, "company_id"),
+                connection_id=check_uuid(self.connection_id, "connection_id"),
+                since=format_since(self._since(context)),
                 include_failed=self.include_failed,
                 min_payouts=self.min_payouts,
                 max_payouts_returned=self.max_payouts_returned,
-                codat_conn_id=self.codat_conn_id,
-                poll_interval=self.poll_interval,
-                max_poll_interval=max_poll,
-                max_consecutive_errors=self.max_consecutive_errors,
-            ),
-            method_name="execute_complete",
-            timeout=timedelta(seconds=self.timeout),
-        )
+                **self.trigger_settings(deadline),
+            )
 
-    def execute_complete(self, context: Context, event: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Finish after the trigger's event: return the payouts, or fail as the event says.
-
-        :raises AirflowFailException: On an error no retry can fix (401, 403, 404, ...).
-        :raises AirflowException: When the trigger gave up after transient errors.
-        """
-        if not event:
-            raise AirflowException("CodatPayoutTrigger ended without an event")
-        status = event.get("status")
-        if status == "success":
-            self.log.info("%d payout(s) arrived", event["count"])
-            return {key: event[key] for key in ("count", "truncated", "payouts")}
-        if status == "error":
-            message = str(event.get("message") or "CodatPayoutTrigger failed")
-            if event.get("retryable"):
-                raise AirflowException(message)
-            raise AirflowFailException(message)
-        raise AirflowException(f"CodatPayoutTrigger sent an unexpected event status {status!r}")
+    def finish(self, context: Any, event: Mapping[str, Any]) -> dict[str, Any]:
+        """Return the payouts' summary."""
+        self.log.info("%d payout(s) since %s", event["count"], event["trigger"]["since"])
+        return {key: event[key] for key in ("count", "truncated", "payouts")}

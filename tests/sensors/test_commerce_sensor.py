@@ -71,7 +71,7 @@ def context(**values: Any) -> Any:
         ({"poll_interval": -5}, "poll_interval"),
         ({"poll_interval": timedelta(0)}, "poll_interval"),
         ({"poll_interval": "60"}, "poll_interval"),
-        ({"max_consecutive_errors": 0}, "max_consecutive_errors"),
+        ({"max_errors": 0}, "max_errors"),
     ],
 )
 def test_bad_input_is_refused_at_parse_time_naming_the_parameter(kwargs: dict[str, Any], name: str) -> None:
@@ -244,22 +244,13 @@ def test_poke_mode_times_out_and_soft_fail_skips(
         sensor(ids, since=this_second(), soft_fail=True).execute(context())
 
 
-def test_poke_mode_backs_off_exponentially(
-    sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
-) -> None:
-    op = sensor(ids, since=this_second(), poll_interval=1, exponential_backoff=True, max_wait=4, timeout=60)
-    intervals = [op._get_next_poke_interval(time.monotonic(), lambda: 0.0, n) for n in range(1, 6)]
-    assert intervals[0] <= intervals[2] <= intervals[4] == 4
-
-
 # -- deferrable -------------------------------------------------------------------------------
-def test_deferrable_execute_defers_to_the_trigger_without_a_request(
+def test_deferrable_execute_checks_once_then_defers_to_the_trigger(
     sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
 ) -> None:
-    since = datetime(2024, 5, 1, 12, tzinfo=UTC)
     op = sensor(
         ids,
-        since=since,
+        since=this_second() + timedelta(days=1),
         deferrable=True,
         include_failed=True,
         min_payouts=3,
@@ -267,45 +258,65 @@ def test_deferrable_execute_defers_to_the_trigger_without_a_request(
         timeout=120,
         exponential_backoff=True,
         max_wait=30,
-        max_consecutive_errors=7,
+        max_errors=7,
     )
-    before = requests_today(sandbox)
+    before, started = requests_today(sandbox), time.time()
     with pytest.raises(TaskDeferred) as deferred:
         op.execute(context())
-    assert requests_today(sandbox) == before
+    assert requests_today(sandbox) - before == 1, "one check in the worker, then the triggerer's"
     trigger = deferred.value.trigger
-    assert isinstance(trigger, CodatPayoutTrigger)
-    assert deferred.value.method_name == "execute_complete"
-    assert deferred.value.timeout == timedelta(seconds=120)
-    assert trigger.serialize()[1] == {
+    assert isinstance(trigger, CodatPayoutTrigger) and deferred.value.method_name == "execute_complete"
+    settings = trigger.serialize()[1]
+    assert started + 120 <= settings.pop("deadline") <= time.time() + 120
+    assert settings == {
         "company_id": ids[0],
         "connection_id": ids[1],
-        "since": "2024-05-01T12:00:00.000Z",
+        "since": format_since(this_second() + timedelta(days=1)),
         "include_failed": True,
         "min_payouts": 3,
         "max_payouts_returned": 10,
         "codat_conn_id": "codat_default",
         "poll_interval": 0.2,
         "max_poll_interval": 30.0,
-        "max_consecutive_errors": 7,
+        "max_errors": 7,
     }
 
 
-def test_execute_complete_returns_payouts_or_fails_as_the_event_says() -> None:
-    op = sensor(deferrable=True)
+def test_deferrable_execute_returns_at_once_when_the_first_check_finds_enough(
+    sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
+) -> None:
+    since = this_second()
+    sandbox.add_payouts(ids[1], 2)
+    assert sensor(ids, since=since, deferrable=True, min_payouts=2).execute(context())["count"] == 2
+
+
+def test_execute_complete_finishes_times_out_or_checks_again_from_the_worker(
+    sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
+) -> None:
+    op = sensor(ids, since=this_second(), deferrable=True, timeout=30)
+    trigger = op.build_trigger(context(), time.time() + 30)
     payouts = {"count": 1, "truncated": False, "payouts": [{"id": "txn_9", "amount": "-1.50"}]}
-    assert op.execute_complete(context(), {"status": "success", **payouts}) == payouts
-    retryable = {"status": "error", "retryable": True, "message": "CodatServerError: 503 (5 in a row)"}
-    with pytest.raises(AirflowException, match="503") as caught:
-        op.execute_complete(context(), retryable)
-    assert not isinstance(caught.value, AirflowFailException), "the task's own retries apply"
+    assert op.execute_complete(context(), trigger.event("done", **payouts)) == payouts
+    with pytest.raises(AirflowSensorTimeout, match="fewer than 1"):
+        op.execute_complete(context(), trigger.event("timeout", message="fewer than 1 payout(s)"))
+    with pytest.raises(AirflowException, match="unexpected event"):
+        op.execute_complete(context(), None)  # type: ignore[arg-type]
+
+    handed_back = trigger.event("error", message="CodatServerError: 503 (5 in a row)", retryable=True)
+    with pytest.raises(TaskDeferred) as deferred:
+        op.execute_complete(context(), handed_back)
+    assert deferred.value.trigger.serialize() == trigger.serialize(), "still none: waits on, same deadline"
+    sandbox.add_payouts(ids[1], 1)
+    assert op.execute_complete(context(), handed_back)["count"] == 1, "the worker's check found it"
+    codat_env(password="not-the-key")
     with pytest.raises(AirflowFailException, match="401"):
-        op.execute_complete(context(), {"status": "error", "retryable": False, "message": "answered 401"})
-    with pytest.raises(AirflowException, match="without an event"):
-        op.execute_complete(context(), None)
-    skipping = sensor(deferrable=True, soft_fail=True)
+        sensor(ids, since=this_second(), deferrable=True).execute_complete(context(), handed_back)
+
+    skipping = sensor(ids, since=this_second(), deferrable=True, soft_fail=True)
     with pytest.raises(AirflowSkipException):
-        skipping.resume_execution("execute_complete", {"event": retryable}, context())
+        skipping.resume_execution(
+            "execute_complete", {"event": trigger.event("timeout", message="late")}, context()
+        )
 
 
 # -- end to end on real Airflow ---------------------------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,24 +27,15 @@ from airflow_provider_codat.version_compat import AirflowRescheduleException
 from tests.airflow_versions import needs_retry_policies
 from tests.commerce_fixtures import queue, requests_today, wait_quiet
 
-FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10}
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
 
-@pytest.fixture(scope="module")
-def sb() -> Iterator[CodatSandbox]:
-    with CodatSandbox(companies=1, connections=1, records=5) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def ids(sb: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
-    """``(company, connection)`` with ``codat_default`` on the sandbox; no refresh outlives the test."""
-    conn = {"conn_type": "codat", "host": sb.url, "password": sb.api_key, "extra": FAST}
-    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", json.dumps(conn))
-    yield sb.connections[0]
-    sb.reset_faults()
-    wait_quiet(sb)
+@pytest.fixture(autouse=True)
+def _no_refresh_outlives_the_test(sandbox: CodatSandbox, codat_env: Callable[..., None]) -> Iterator[None]:
+    """``codat_default`` on the sandbox; dataStatus is the company's, so no refresh outlives a test."""
+    yield
+    sandbox.reset_faults()
+    wait_quiet(sandbox)
 
 
 class FakeTI:
@@ -129,7 +120,7 @@ def test_bad_arguments_are_refused_at_parse_time_naming_the_parameter(
     [({"company_id": "acme"}, "company_id"), ({"synced_after": "soon"}, "synced_after")],
 )
 def test_templated_arguments_are_checked_once_rendered_before_any_request(
-    sb: CodatSandbox, ids: tuple[str, str], rendered: dict[str, Any], named: str
+    sandbox: CodatSandbox, ids: tuple[str, str], rendered: dict[str, Any], named: str
 ) -> None:
     task = CodatDataSyncSensor(
         task_id="synced",
@@ -140,10 +131,10 @@ def test_templated_arguments_are_checked_once_rendered_before_any_request(
     task.company_id, task.data_types, task.synced_after = ids[0], "orders", LONG_AGO.isoformat()
     for name, value in rendered.items():
         setattr(task, name, value)
-    before = requests_today(sb)
+    before = requests_today(sandbox)
     with pytest.raises(AirflowFailException, match=named):
         task.poke(context())
-    assert requests_today(sb) == before
+    assert requests_today(sandbox) == before
 
 
 def test_defaults_and_template_fields() -> None:
@@ -164,67 +155,71 @@ def test_codat_times_the_retries_through_the_default_retry_policy() -> None:
 
 
 # -- what counts as synced ------------------------------------------------------------------------
-def test_only_a_sync_that_ended_after_the_moment_counts(sb: CodatSandbox, ids: tuple[str, str]) -> None:
-    before = requests_today(sb)
-    assert sensor(ids, data_types=["orders", "products"], synced_after=LONG_AGO).poke(context()) is True
-    assert requests_today(sb) == before + 1  # one dataStatus read
-    assert sensor(ids, synced_after=datetime.now(UTC)).poke(context()) is False
+def test_only_a_sync_that_ended_after_the_moment_counts(sandbox: CodatSandbox, ids: tuple[str, str]) -> None:
+    before = requests_today(sandbox)
+    assert (
+        sensor(ids, data_types=["orders", "products"], synced_after=LONG_AGO).poke(context()).is_done is True
+    )
+    assert requests_today(sandbox) == before + 1  # one dataStatus read
+    assert sensor(ids, synced_after=datetime.now(UTC)).poke(context()).is_done is False
 
 
 def test_synced_after_defaults_to_the_data_interval_end_then_run_after(
-    sb: CodatSandbox, ids: tuple[str, str]
+    sandbox: CodatSandbox, ids: tuple[str, str]
 ) -> None:
     task = sensor(ids)
-    assert task.poke(context(interval_end=LONG_AGO)) is True
-    assert task.poke(context(run_after=LONG_AGO)) is True
-    assert task.poke(context(run_after=datetime.now(UTC))) is False
+    assert task.poke(context(interval_end=LONG_AGO)).is_done is True
+    assert task.poke(context(run_after=LONG_AGO)).is_done is True
+    assert task.poke(context(run_after=datetime.now(UTC))).is_done is False
     with pytest.raises(AirflowFailException, match="synced_after"):
         task.poke(context())
 
 
-def test_a_failure_from_before_the_moment_is_not_this_runs(sb: CodatSandbox, ids: tuple[str, str]) -> None:
-    sb.set_faults(sync_seconds=0.1, pull_outcome={"commerce-orders": "FetchError"})
+def test_a_failure_from_before_the_moment_is_not_this_runs(
+    sandbox: CodatSandbox, ids: tuple[str, str]
+) -> None:
+    sandbox.set_faults(sync_seconds=0.1, pull_outcome={"commerce-orders": "FetchError"})
     queue("orders", ids)
-    wait_quiet(sb)
+    wait_quiet(sandbox)
     task = sensor(ids, synced_after=datetime.now(UTC) + timedelta(milliseconds=1))
-    assert task.poke(context()) is False
-    assert sensor(ids, synced_after=LONG_AGO).poke(context()) is True  # the seeded sync still counts
+    assert task.poke(context()).is_done is False
+    assert sensor(ids, synced_after=LONG_AGO).poke(context()).is_done is True  # the seeded sync still counts
 
 
 # -- modes ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferrable"])
 def test_waits_calmly_for_a_refresh_of_seconds(
-    sb: CodatSandbox, ids: tuple[str, str], deferrable: bool
+    sandbox: CodatSandbox, ids: tuple[str, str], deferrable: bool
 ) -> None:
-    sb.set_faults(sync_seconds=1.2)
+    sandbox.set_faults(sync_seconds=1.2)
     after = datetime.now(UTC)
     queue("customers", ids)
-    before, started = requests_today(sb), time.monotonic()
+    before, started = requests_today(sandbox), time.monotonic()
     execute(sensor(ids, data_types="customers", poke_interval=0.3, deferrable=deferrable), context(after))
-    elapsed, calls = time.monotonic() - started, requests_today(sb) - before
+    elapsed, calls = time.monotonic() - started, requests_today(sandbox) - before
     assert 1.0 <= elapsed < 3
     assert 3 <= calls <= 7  # one dataStatus read per 0.3 s: no busy loop
 
 
-def test_reschedule_mode_frees_the_worker_until_synced(sb: CodatSandbox, ids: tuple[str, str]) -> None:
-    sb.set_faults(sync_seconds=0.4)
+def test_reschedule_mode_frees_the_worker_until_synced(sandbox: CodatSandbox, ids: tuple[str, str]) -> None:
+    sandbox.set_faults(sync_seconds=0.4)
     after = datetime.now(UTC)
     queue("locations", ids)
     task = sensor(ids, data_types="locations", mode="reschedule", poke_interval=0.2)
     with pytest.raises(AirflowRescheduleException) as rescheduled:
         task.execute(context(after))
     assert rescheduled.value.reschedule_date > datetime.now(UTC)
-    wait_quiet(sb)
+    wait_quiet(sandbox)
     assert task.execute(context(after)) is None
 
 
-def test_deferrable_does_not_defer_when_already_synced(sb: CodatSandbox, ids: tuple[str, str]) -> None:
-    before = requests_today(sb)
+def test_deferrable_does_not_defer_when_already_synced(sandbox: CodatSandbox, ids: tuple[str, str]) -> None:
+    before = requests_today(sandbox)
     assert sensor(ids, deferrable=True).execute(context(LONG_AGO)) is None
-    assert requests_today(sb) == before + 1
+    assert requests_today(sandbox) == before + 1
 
 
-def test_deferrable_times_out_as_a_sensor(sb: CodatSandbox, ids: tuple[str, str]) -> None:
+def test_deferrable_times_out_as_a_sensor(sandbox: CodatSandbox, ids: tuple[str, str]) -> None:
     task = sensor(ids, deferrable=True, timeout=0.3)
     with pytest.raises(TaskDeferred) as deferred:
         task.execute(context(datetime.now(UTC)))
@@ -234,22 +229,22 @@ def test_deferrable_times_out_as_a_sensor(sb: CodatSandbox, ids: tuple[str, str]
         task.execute_complete(context(), event=event)
 
 
-def test_after_a_trigger_error_the_worker_checks_again(sb: CodatSandbox, ids: tuple[str, str]) -> None:
+def test_after_a_trigger_error_the_worker_checks_again(sandbox: CodatSandbox, ids: tuple[str, str]) -> None:
     after = datetime.now(UTC)
     task = sensor(ids, deferrable=True)
     with pytest.raises(TaskDeferred) as deferred:
         task.execute(context(after))
-    sb.set_faults(forced_error={"every": 1}, forced_error_status=403)
+    sandbox.set_faults(forced_error={"every": 1}, forced_error_status=403)
     event = fire(deferred.value.trigger)
     assert event["status"] == "error" and "CodatForbiddenError" in event["message"]
     with pytest.raises(AirflowFailException, match="CodatForbiddenError"):
         task.execute_complete(context(after), event=event)
-    sb.reset_faults()
+    sandbox.reset_faults()
     with pytest.raises(TaskDeferred):  # healthy again but not synced yet: back to the triggerer
         task.execute_complete(context(after), event=event)
-    sb.set_faults(sync_seconds=0.1)
+    sandbox.set_faults(sync_seconds=0.1)
     queue("orders", ids)
-    wait_quiet(sb)
+    wait_quiet(sandbox)
     assert task.execute_complete(context(after), event=event) is None
 
 
@@ -269,10 +264,10 @@ OUTCOMES: list[tuple[str, str, type[BaseException], str]] = [
 @pytest.mark.parametrize("deferrable", [False, True], ids=["poke", "deferrable"])
 @pytest.mark.parametrize("outcome", OUTCOMES, ids=[f"{o[0]}-{o[1]}" for o in OUTCOMES])
 def test_a_refresh_that_ended_badly_after_the_moment_maps_onto_airflow(
-    sb: CodatSandbox, ids: tuple[str, str], deferrable: bool, outcome: tuple[Any, ...]
+    sandbox: CodatSandbox, ids: tuple[str, str], deferrable: bool, outcome: tuple[Any, ...]
 ) -> None:
     status, not_supported, raises, says = outcome
-    sb.set_faults(sync_seconds=0.2, pull_outcome={"commerce-orders": status})
+    sandbox.set_faults(sync_seconds=0.2, pull_outcome={"commerce-orders": status})
     after = datetime.now(UTC)
     op_id = queue("orders", ids)
     task = sensor(ids, deferrable=deferrable, not_supported=not_supported)

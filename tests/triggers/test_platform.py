@@ -1,39 +1,21 @@
-"""The Platform triggers, driven through their async ``run()`` against the sandbox."""
+"""The Platform triggers' checks, driven through their async ``run()`` against the sandbox.
+
+The poll loop around the checks, its errors and its backoff are tested once, in ``test_poll_loop.py``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
-
-import pytest
 
 from airflow_provider_codat.refresh import parse_time, pull_state, settled
 from airflow_provider_codat.sandbox import CodatSandbox
 from airflow_provider_codat.triggers.platform import CodatDataSyncTrigger, CodatPullOperationTrigger
 from tests.commerce_fixtures import queue, requests_today, wait_quiet
-
-FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10}
-
-
-@pytest.fixture(scope="module")
-def sb() -> Iterator[CodatSandbox]:
-    with CodatSandbox(companies=1, connections=2, records=5) as sandbox:
-        yield sandbox
-
-
-@pytest.fixture
-def ids(sb: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, str]]:
-    """``(company, connection)``; ``codat_default`` with fast retries, ``codat_once`` with none."""
-    for name, extra in (("CODAT_DEFAULT", FAST), ("CODAT_ONCE", {**FAST, "max_attempts": 1})):
-        conn = {"conn_type": "codat", "host": sb.url, "password": sb.api_key, "extra": extra}
-        monkeypatch.setenv(f"AIRFLOW_CONN_{name}", json.dumps(conn))
-    yield sb.connections[0]
-    sb.reset_faults()
-    wait_quiet(sb)
 
 
 def run(trigger: Any) -> dict[str, Any]:
@@ -67,33 +49,6 @@ def sync_trigger(ids: tuple[str, str], types: str, after: datetime, **settings: 
     )
 
 
-# -- serialization --------------------------------------------------------------------------------
-@pytest.mark.parametrize("make", [pull_trigger, sync_trigger])
-def test_serialize_takes_classpath_from_class_and_holds_only_strings_and_numbers(make: Any) -> None:
-    ids = ("8a210b68-6988-11ed-a1eb-0242ac120002", "51baa045-4836-4317-a42e-3542e991e581")
-    trigger = (
-        make(ids, ["2e9d2c44-f675-40ba-8049-353bfcb5e171"])
-        if make is pull_trigger
-        else make(ids, "commerce-orders", datetime(2026, 1, 1, tzinfo=UTC))
-    )
-    classpath, kwargs = trigger.serialize()
-    cls = type(trigger)
-    assert classpath == f"airflow_provider_codat.triggers.platform.{cls.__name__}"
-    assert all(type(v) in (str, int, float) for v in kwargs.values()), kwargs
-    from airflow.sdk.module_loading import import_string
-
-    assert import_string(classpath)(**kwargs).serialize() == (classpath, kwargs)
-
-
-def test_constructors_refuse_bad_settings() -> None:
-    with pytest.raises(ValueError, match="poll_interval"):
-        CodatPullOperationTrigger(company_id="c", pull_operation_ids="p", deadline=0, poll_interval=0)
-    with pytest.raises(ValueError, match="max_errors"):
-        CodatPullOperationTrigger(company_id="c", pull_operation_ids="p", deadline=0, max_errors=0)
-    with pytest.raises(ValueError, match="synced_after"):
-        CodatDataSyncTrigger(company_id="c", data_types="commerce-orders", synced_after="today", deadline=0)
-
-
 # -- pure rules -----------------------------------------------------------------------------------
 def test_pull_state_trusts_known_statuses_and_codat_flags_for_unknown_ones() -> None:
     assert pull_state({"id": "p", "dataType": "t", "status": "Fetching"})["done"] is False
@@ -118,12 +73,14 @@ def test_parse_time_reads_codat_dates_and_takes_naive_as_utc() -> None:
 
 
 # -- CodatPullOperationTrigger --------------------------------------------------------------------
-def test_pull_trigger_waits_calmly_until_complete(sb: CodatSandbox, ids: tuple[str, str]) -> None:
-    sb.set_faults(sync_seconds=1.5)
+def test_pull_trigger_waits_calmly_until_complete(
+    sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
+) -> None:
+    sandbox.set_faults(sync_seconds=1.5)
     op_id = queue("orders", ids)
-    before, started = requests_today(sb), time.monotonic()
+    before, started = requests_today(sandbox), time.monotonic()
     event = run(pull_trigger(ids, [op_id], poll_interval=0.4))
-    elapsed, polls = time.monotonic() - started, requests_today(sb) - before
+    elapsed, polls = time.monotonic() - started, requests_today(sandbox) - before
     assert event["status"] == "done"
     assert event["states"][op_id] == {
         "id": op_id,
@@ -137,10 +94,12 @@ def test_pull_trigger_waits_calmly_until_complete(sb: CodatSandbox, ids: tuple[s
     assert 3 <= polls <= 6  # one poll per 0.4 s interval, no busy loop
 
 
-def test_pull_trigger_fails_fast_when_one_refresh_fails(sb: CodatSandbox, ids: tuple[str, str]) -> None:
-    sb.set_faults(sync_seconds=1.5)
+def test_pull_trigger_fails_fast_when_one_refresh_fails(
+    sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
+) -> None:
+    sandbox.set_faults(sync_seconds=1.5)
     slow = queue("orders", ids)
-    sb.set_faults(sync_seconds=0.2, pull_outcome={"commerce-payments": "FetchError"})
+    sandbox.set_faults(sync_seconds=0.2, pull_outcome={"commerce-payments": "FetchError"})
     failing = queue("payments", ids)
     started = time.monotonic()
     event = run(pull_trigger(ids, [slow, failing]))
@@ -151,44 +110,10 @@ def test_pull_trigger_fails_fast_when_one_refresh_fails(sb: CodatSandbox, ids: t
     assert event["states"][slow]["done"] is False
 
 
-def test_pull_trigger_backs_off_honouring_retry_after(sb: CodatSandbox, ids: tuple[str, str]) -> None:
-    sb.set_faults(sync_seconds=0.2)
-    op_id = queue("customers", ids)
-    sb.set_faults(rate_limit={"burst": 1}, retry_after_seconds=1)
-    started = time.monotonic()
-    event = run(pull_trigger(ids, [op_id], codat_conn_id="codat_once"))
-    assert event["status"] == "done" and event["states"][op_id]["status"] == "Complete"
-    assert time.monotonic() - started >= 0.95  # polled again only after the 429's Retry-After of 1 s
-
-
-def test_pull_trigger_gives_up_after_max_errors_in_a_row(sb: CodatSandbox, ids: tuple[str, str]) -> None:
-    sb.set_faults(sync_seconds=0.2)
-    op_id = queue("customers", ids)
-    sb.set_faults(server_error={"every": 1})
-    before, started = requests_today(sb), time.monotonic()
-    event = run(pull_trigger(ids, [op_id], codat_conn_id="codat_once", poll_interval=0.1, max_errors=3))
-    assert event["status"] == "error" and event["errors"] == 3
-    assert "CodatServerError" in event["message"]
-    assert requests_today(sb) - before == 3
-    assert time.monotonic() - started >= 0.3  # backed off 0.1 s, then 0.2 s
-    assert event["pull_operation_ids"] == op_id and event["company_id"] == ids[0]
-
-
-def test_pull_trigger_ends_at_once_on_an_error_retrying_cannot_fix(
-    sb: CodatSandbox, ids: tuple[str, str]
+def test_pull_trigger_times_out_at_its_deadline(
+    sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
 ) -> None:
-    sb.set_faults(sync_seconds=0.2)
-    op_id = queue("customers", ids)
-    sb.set_faults(forced_error={"every": 1}, forced_error_status=403)
-    before = requests_today(sb)
-    event = run(pull_trigger(ids, [op_id]))
-    assert event["status"] == "error" and event["errors"] == 1
-    assert "CodatForbiddenError" in event["message"]
-    assert requests_today(sb) - before == 1
-
-
-def test_pull_trigger_times_out_at_its_deadline(sb: CodatSandbox, ids: tuple[str, str]) -> None:
-    sb.set_faults(sync_seconds=1.0)
+    sandbox.set_faults(sync_seconds=1.0)
     op_id = queue("locations", ids)
     started = time.monotonic()
     event = run(pull_trigger(ids, [op_id], deadline=time.time() + 0.4, poll_interval=0.1))
@@ -199,9 +124,9 @@ def test_pull_trigger_times_out_at_its_deadline(sb: CodatSandbox, ids: tuple[str
 
 # -- CodatDataSyncTrigger -------------------------------------------------------------------------
 def test_sync_trigger_fires_once_the_data_type_synced_after_the_moment(
-    sb: CodatSandbox, ids: tuple[str, str]
+    sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
 ) -> None:
-    sb.set_faults(sync_seconds=1.0)
+    sandbox.set_faults(sync_seconds=1.0)
     after = datetime.now(UTC)
     queue("orders", ids)
     started = time.monotonic()
@@ -209,20 +134,22 @@ def test_sync_trigger_fires_once_the_data_type_synced_after_the_moment(
     assert time.monotonic() - started >= 0.7
     assert event["status"] == "done"
     assert event["states"]["commerce-orders"]["status"] == "Complete"
-    assert event["synced_after"] == after.isoformat()
+    assert event["trigger"]["synced_after"] == after.isoformat()
 
 
-def test_sync_trigger_is_done_at_once_when_already_synced(sb: CodatSandbox, ids: tuple[str, str]) -> None:
-    before = requests_today(sb)
+def test_sync_trigger_is_done_at_once_when_already_synced(
+    sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
+) -> None:
+    before = requests_today(sandbox)
     event = run(sync_trigger(ids, "commerce-orders,commerce-products", datetime(2000, 1, 1, tzinfo=UTC)))
-    assert event["status"] == "done" and requests_today(sb) - before == 1
+    assert event["status"] == "done" and requests_today(sandbox) - before == 1
     assert {s["status"] for s in event["states"].values()} == {"Complete"}
 
 
 def test_sync_trigger_reports_a_refresh_that_failed_after_the_moment(
-    sb: CodatSandbox, ids: tuple[str, str]
+    sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
 ) -> None:
-    sb.set_faults(sync_seconds=0.3, pull_outcome={"commerce-disputes": "AuthError"})
+    sandbox.set_faults(sync_seconds=0.3, pull_outcome={"commerce-disputes": "AuthError"})
     after = datetime.now(UTC)
     op_id = queue("disputes", ids)
     event = run(sync_trigger(ids, "commerce-disputes", after))
@@ -231,11 +158,11 @@ def test_sync_trigger_reports_a_refresh_that_failed_after_the_moment(
 
 
 def test_sync_trigger_ignores_a_failure_from_before_the_moment(
-    sb: CodatSandbox, ids: tuple[str, str]
+    sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
 ) -> None:
-    sb.set_faults(sync_seconds=0.2, pull_outcome={"commerce-taxComponents": "FetchError"})
+    sandbox.set_faults(sync_seconds=0.2, pull_outcome={"commerce-taxComponents": "FetchError"})
     queue("tax_components", ids)
-    wait_quiet(sb)
+    wait_quiet(sandbox)
     after = datetime.now(UTC) + timedelta(milliseconds=1)
     event = run(sync_trigger(ids, "commerce-taxComponents", after, deadline=time.time() + 0.3))
     assert event["status"] == "timeout"

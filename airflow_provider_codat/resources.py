@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from airflow_provider_codat.exceptions import CodatConfigError
+
 __all__ = [
     "COMMERCE_PATH_PREFIX",
     "RESOURCES",
@@ -189,13 +191,13 @@ def get_resource(name: str) -> Resource:
     """Return the registry row for ``name``.
 
     :param name: A resource name such as ``orders``, or a Codat data type such as ``commerce-orders``.
-    :raises ValueError: If ``name`` is not a string or no resource has that name; the message lists
+    :raises CodatConfigError: If ``name`` is not a string or no resource has that name; the message lists
         the valid names.
     """
     found = (_BY_NAME.get(name) or _BY_DATA_TYPE.get(name)) if isinstance(name, str) else None
     if found is None:
         valid = ", ".join(sorted(_BY_NAME))
-        raise ValueError(f"resource: unknown Codat Commerce resource {name!r}; expected one of {valid}")
+        raise CodatConfigError(f"resource: unknown Codat Commerce resource {name!r}; expected one of {valid}")
     return found
 
 

@@ -28,7 +28,10 @@ if TYPE_CHECKING:
     from airflow_provider_codat.hooks.commerce import CodatCommerceHook
     from airflow_provider_codat.triggers.base import CodatPollTrigger
 
-__all__ = ["DEFAULT_MAX_WAIT", "CodatPollingTask", "CodatTask", "default_retries"]
+__all__ = ["DATA_TYPES_LABEL", "DEFAULT_MAX_WAIT", "CodatPollingTask", "CodatTask", "default_retries"]
+
+DATA_TYPES_LABEL = "{{ task.data_types if task.data_types is string else task.data_types | join(', ') }}"
+"""A ``map_index_template`` fragment naming a task's ``data_types``, one or a list."""
 
 DEFAULT_MAX_WAIT = 60.0
 """The ``max_wait`` an error is mapped with when the connection itself could not be read."""
@@ -50,6 +53,9 @@ class CodatTask:
     :param on_not_synced: What a 409 (data type not synced yet) does: ``retry``, ``fail`` or ``skip``.
     """
 
+    map_index_label: ClassVar[str | None] = None
+    """What each mapped task is labelled in the UI (its ``map_index_template``), unless the DAG says."""
+
     def __init__(
         self, *, codat_conn_id: str = "codat_default", on_not_synced: str = "retry", **kwargs: Any
     ) -> None:
@@ -57,6 +63,17 @@ class CodatTask:
         super().__init__(**kwargs)
         self.codat_conn_id = codat_conn_id
         self.on_not_synced: NotSyncedAction = check_not_synced_action(on_not_synced)
+
+    @classmethod
+    def partial(cls, **kwargs: Any) -> Any:
+        """Airflow's ``partial()``, labelling each mapped task with :attr:`map_index_label`.
+
+        The task runner reads the label's template from the mapped task (``partial()``'s keywords,
+        where Airflow fills a missing one with None), not from the operator ``__init__`` builds.
+        """
+        if kwargs.get("map_index_template") is None and cls.map_index_label is not None:
+            kwargs["map_index_template"] = cls.map_index_label
+        return super().partial(**kwargs)  # type: ignore[misc]
 
     @cached_property
     def hook(self) -> CodatCommerceHook:

@@ -11,6 +11,7 @@ from airflow.providers.common.compat.sdk import conf
 from airflow.sdk import BaseOperator
 
 from airflow_provider_codat.arguments import is_runtime_value, parse_moment
+from airflow_provider_codat.exceptions import CodatConfigError
 from airflow_provider_codat.operators._window import DEFAULT_OVERLAP, Window, resolve_window
 from airflow_provider_codat.tasks import CodatTask
 
@@ -90,10 +91,10 @@ class CodatWindowedOperator(CodatOperatorBase):
         self.overlap = overlap
         self.deferrable = deferrable
         if not isinstance(overlap, timedelta) or overlap < timedelta(0):
-            raise ValueError(f"overlap: must be a timedelta of at least 0, got {overlap!r}")
+            raise CodatConfigError(f"overlap: must be a timedelta of at least 0, got {overlap!r}")
         bounds = (modified_since, modified_until)
         if full_refresh and any(b is not None for b in bounds):
-            raise ValueError("full_refresh: cannot be combined with modified_since or modified_until")
+            raise CodatConfigError("full_refresh: cannot be combined with modified_since or modified_until")
         for name, value in zip(("modified_since", "modified_until"), bounds, strict=True):
             if not is_runtime_value(value):
                 parse_moment(value, name)

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_codat.exceptions import CodatConfigError
 from airflow_provider_codat.output import MANIFEST_NAME
 
 if TYPE_CHECKING:
@@ -67,14 +68,16 @@ def connection_pairs(connections: object) -> list[dict[str, str]]:
     from airflow_provider_codat.arguments import check_uuid
 
     if isinstance(connections, str) or not isinstance(connections, Sequence):
-        raise ValueError(
+        raise CodatConfigError(
             "connections: expected a list of {'company_id': ..., 'connection_id': ...}, "
             f"got {type(connections).__name__}"
         )
     pairs = []
     for index, item in enumerate(connections):
         if not isinstance(item, dict) or "company_id" not in item or "connection_id" not in item:
-            raise ValueError(f"connections[{index}]: expected company_id and connection_id, got {item!r}")
+            raise CodatConfigError(
+                f"connections[{index}]: expected company_id and connection_id, got {item!r}"
+            )
         pairs.append(
             {
                 "company_id": check_uuid(item["company_id"], f"connections[{index}].company_id"),

@@ -30,6 +30,7 @@ from airflow_provider_codat.arguments import (
     is_runtime_value,
     listable_names,
 )
+from airflow_provider_codat.exceptions import CodatConfigError
 from airflow_provider_codat.operators._base import (
     CodatWindowedOperator,
     run_id,
@@ -113,6 +114,7 @@ class CodatExtractOperator(CodatWindowedOperator):
     :param codat_conn_id: The ``codat`` Airflow connection.
     """
 
+    map_index_label = MAP_INDEX_TEMPLATE
     template_fields: Sequence[str] = (
         "connections",
         "output_path",
@@ -134,7 +136,6 @@ class CodatExtractOperator(CodatWindowedOperator):
         on_connection_error: OnConnectionError = "fail",
         **kwargs: Any,
     ) -> None:
-        kwargs.setdefault("map_index_template", MAP_INDEX_TEMPLATE)
         super().__init__(**kwargs)
         self.connections = connections
         self.output_path = output  # ``output`` itself is BaseOperator's XComArg property
@@ -146,25 +147,14 @@ class CodatExtractOperator(CodatWindowedOperator):
         self.on_connection_error = on_connection_error
         self._check_arguments()
 
-    @classmethod
-    def partial(cls, **kwargs: Any) -> Any:
-        """Map over batches; each mapped task is labelled by its batch unless ``map_index_template`` is given.
-
-        The task runner reads the label's template from the mapped task (``partial()``'s keywords,
-        where Airflow fills a missing one with None), not from the operator ``__init__`` builds.
-        """
-        if kwargs.get("map_index_template") is None:
-            kwargs["map_index_template"] = MAP_INDEX_TEMPLATE
-        return super().partial(**kwargs)
-
     # -- arguments --------------------------------------------------------------------------------
     def _check_arguments(self) -> None:
         from airflow.sdk import Asset
 
         if self.format not in FORMATS:
-            raise ValueError(f"format: expected one of {', '.join(FORMATS)}, got {self.format!r}")
+            raise CodatConfigError(f"format: expected one of {', '.join(FORMATS)}, got {self.format!r}")
         if self.output_path is None or (isinstance(self.output_path, str) and not self.output_path.strip()):
-            raise ValueError("output: required, a directory URI or ObjectStoragePath")
+            raise CodatConfigError("output: required, a directory URI or ObjectStoragePath")
         check_whole(self.max_in_flight_per_company, "max_in_flight_per_company", 1, MAX_IN_FLIGHT_PER_COMPANY)
         check_whole(self.max_in_flight, "max_in_flight", 1, 1000)
         if self.page_size is not None:

@@ -37,7 +37,7 @@ from airflow_provider_codat.refresh import (
     pull_state,
     settled,
 )
-from airflow_provider_codat.tasks import CodatPollingTask
+from airflow_provider_codat.tasks import DATA_TYPES_LABEL, CodatPollingTask
 from airflow_provider_codat.triggers.base import DEFAULT_MAX_ERRORS
 from airflow_provider_codat.triggers.platform import CodatPullOperationTrigger
 
@@ -82,6 +82,7 @@ class CodatRefreshDataOperator(CodatPollingTask, BaseOperator):
     template_fields: Sequence[str] = ("company_id", "connection_id", "data_types")
     ui_color = "#e8f4fd"
     trigger_class = CodatPullOperationTrigger
+    map_index_label = "refresh " + DATA_TYPES_LABEL + ": company {{ task.company_id }}"
 
     def __init__(
         self,

@@ -79,6 +79,7 @@ class CodatPayoutSensor(CodatSensor):
     template_fields: Sequence[str] = ("company_id", "connection_id", "since", "codat_conn_id")
     ui_color = "#dff5ef"
     trigger_class = CodatPayoutTrigger
+    map_index_label = "payouts: company {{ task.company_id }}, connection {{ task.connection_id }}"
 
     def __init__(
         self,

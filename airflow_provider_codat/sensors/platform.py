@@ -25,6 +25,7 @@ from airflow_provider_codat.arguments import (
 from airflow_provider_codat.exceptions import CodatConfigError
 from airflow_provider_codat.refresh import NOT_SUPPORTED_ACTIONS, NotSupportedAction, judge
 from airflow_provider_codat.sensors.base import CodatSensor
+from airflow_provider_codat.tasks import DATA_TYPES_LABEL
 from airflow_provider_codat.triggers.platform import CodatDataSyncTrigger
 
 __all__ = ["CodatDataSyncSensor"]
@@ -55,6 +56,7 @@ class CodatDataSyncSensor(CodatSensor):
     template_fields: Sequence[str] = ("company_id", "data_types", "synced_after")
     ui_color = "#e8f4fd"
     trigger_class = CodatDataSyncTrigger
+    map_index_label = DATA_TYPES_LABEL + " synced: company {{ task.company_id }}"
 
     def __init__(
         self,

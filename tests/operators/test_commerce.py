@@ -66,8 +66,8 @@ def test_one_named_operator_per_listable_resource() -> None:
     assert {cls.__name__ for cls in LIST_OPERATORS.values()} == ISSUE_NAMES
     assert {r.name for r in listable_resources()} == set(LIST_OPERATORS)
     for name in ISSUE_NAMES:
-        assert getattr(commerce, name).__module__ == commerce.__name__
-        assert name in commerce.__all__
+        assert getattr(commerce, name).__module__ == "airflow_provider_codat.operators.lists"
+        assert name in commerce.__all__, "importable from operators.commerce, as users do"
     assert (
         commerce.CodatListOrdersOperator(task_id="t", company_id=COMPANY, connection_id=CONNECTION).resource
         == "orders"
@@ -502,6 +502,12 @@ def test_fan_out_feeds_expand_kwargs(codat_env: CodatSandbox, dag_test: Callable
             session.query(TaskInstance).filter_by(dag_id=dag.dag_id, run_id=run.run_id, task_id="pull").all()
         )
         assert len(tis) == 3 and all(str(ti.state) == "success" for ti in tis)
+        labels = sorted(ti.rendered_map_index for ti in tis)
+    # each mapped task shows its resource, company and connection: partial() passes map_index_template=None
+    assert labels == sorted(
+        f"locations: company {company}, connection {connection}"
+        for company, connection in codat_env.connections[:3]
+    )
 
 
 # -- lineage and data changing under the pull ---------------------------------------------------------

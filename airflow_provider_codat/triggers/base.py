@@ -33,10 +33,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar, Self, TypeVar
 
 from airflow.triggers.base import BaseTrigger, TriggerEvent
 
@@ -49,6 +49,7 @@ from airflow_provider_codat.hooks.platform import CodatPlatformHook
 __all__ = ["DEFAULT_MAX_ERRORS", "MAX_ERROR_BACKOFF", "CodatPollTrigger", "PollError", "poll_error"]
 
 DEFAULT_MAX_ERRORS = 5
+_T = TypeVar("_T")
 MAX_ERROR_BACKOFF = 300.0
 """Longest wait, in seconds, after errors (unless ``max_poll_interval`` or Retry-After ask more)."""
 
@@ -201,27 +202,24 @@ class CodatPollTrigger(BaseTrigger):
     # -- the same, from a worker ----------------------------------------------------------------
     def check_now(self, hook: CodatPlatformHook) -> dict[str, Any] | None:
         """Run :meth:`check` once in this (worker) thread: a sensor's poke. Errors propagate."""
-
-        async def once() -> dict[str, Any] | None:
-            try:
-                return await self.check(hook)
-            finally:
-                await hook.aclose()
-
-        hook.config  # noqa: B018 - read the connection here: a worker reads it synchronously
-        return asyncio.run(once())
+        return _in_this_thread(hook, self.check)
 
     def wait_now(self, hook: CodatPlatformHook) -> dict[str, Any]:
         """Run the whole wait in this (worker) thread, for a task that does not defer; return the event."""
+        return _in_this_thread(hook, self.wait)
 
-        async def whole() -> dict[str, Any]:
-            try:
-                return await self.wait(hook)
-            finally:
-                await hook.aclose()
 
-        hook.config  # noqa: B018 - read the connection here: a worker reads it synchronously
-        return asyncio.run(whole())
+def _in_this_thread(hook: CodatPlatformHook, step: Callable[[CodatPlatformHook], Awaitable[_T]]) -> _T:
+    """Run ``step(hook)`` on an event loop of its own, closing the hook's async client after."""
+
+    async def run() -> _T:
+        try:
+            return await step(hook)
+        finally:
+            await hook.aclose()
+
+    hook.config  # noqa: B018 - read the connection here: a worker reads it synchronously
+    return asyncio.run(run())
 
 
 def _error_fields(error: CodatError, message: str, errors: int) -> dict[str, Any]:

@@ -22,8 +22,9 @@
 
 Whether an error is worth retrying is the class attribute :attr:`CodatError.retryable`: the
 per-call retry policy reads only that, and nothing parses exception text. Messages carry the
-status, Codat's error text, the correlation id and the request's method and path; never a secret
-and never a query string (queries can hold customer data).
+status, Codat's error text, the correlation id and the request's method and path (for a failed
+exchange, the base URL tried); never a secret and never a query string (queries can hold customer
+data).
 """
 
 from __future__ import annotations

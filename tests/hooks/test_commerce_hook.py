@@ -148,6 +148,16 @@ def test_test_connection_says_https_was_assumed_for_a_host_without_a_scheme(
     )
 
 
+def test_an_unreachable_host_is_named_without_user_info_or_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    port = closed_port()
+    host = f"http://admin:pw-SECRET-77@127.0.0.1:{port}/v1?token=tk-SECRET-88"
+    conn = {"conn_type": "codat", "host": host, "password": "k-1", "extra": {"max_attempts": 1}}
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", json.dumps(conn))
+    ok, message = CodatCommerceHook().test_connection()
+    assert not ok and message.startswith(f"request to http://127.0.0.1:{port}/v1 failed: ConnectError")
+    assert "SECRET" not in message and "admin" not in message
+
+
 def test_an_explicit_https_host_is_not_called_assumed(monkeypatch: pytest.MonkeyPatch) -> None:
     port = closed_port()
     conn = {

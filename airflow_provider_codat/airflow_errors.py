@@ -4,7 +4,8 @@
 Codat error                                     Airflow outcome
 ==============================================  ============================================
 bad argument (:class:`CodatConfigError`)         ``AirflowFailException``: no task retries
-400, 401, 402, 403, 404                          ``AirflowFailException``: no task retries
+400, 401, 402, 403, 404                          ``AirflowFailException``: no task retries (a
+                                                 401 names the connection whose key to fix)
 409 not synced yet                               ``on_not_synced``: ``retry`` (default) a task
                                                  retry; ``fail``; ``skip`` (``AirflowSkipException``)
 429 whose ``Retry-After`` is beyond the          :class:`CodatRetryLater`: on Airflow 3.3+ a task
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSkipException
 
 from airflow_provider_codat.exceptions import (
+    CodatAuthenticationError,
     CodatError,
     CodatNotSyncedError,
     CodatRateLimitError,
@@ -163,15 +165,22 @@ def raise_for_verdict(verdict: Verdict) -> list[str]:
 
 
 def to_airflow(
-    error: CodatError, *, on_not_synced: NotSyncedAction = "retry", max_wait: float = 60.0
+    error: CodatError,
+    *,
+    on_not_synced: NotSyncedAction = "retry",
+    max_wait: float = 60.0,
+    conn_id: str | None = None,
 ) -> Exception:
     """Return the Airflow exception that makes the task do the right thing about ``error``.
 
     :param error: What the hook raised.
     :param on_not_synced: What a 409 means for this task.
     :param max_wait: A ``retry_at`` further away than this many seconds becomes :class:`CodatRetryLater`.
+    :param conn_id: The task's ``codat`` connection, named in a 401's message as the one to fix.
     """
     message = f"{type(error).__name__}: {error}"
+    if isinstance(error, CodatAuthenticationError) and conn_id is not None:
+        message += f"; check the API key of the Airflow connection {conn_id!r}"
     if isinstance(error, CodatNotSyncedError):
         if on_not_synced == "skip":
             return AirflowSkipException(f"{message} (on_not_synced='skip')")

@@ -4,6 +4,7 @@
 
     CodatError
     ├── CodatConfigError (also ValueError)    bad input or settings; names the parameter
+    │   └── CodatConnectionError              a codat connection that cannot be used
     ├── CodatTransportError                   no usable response: connect/read failure, dropped body
     │   └── CodatDecodeError                  a 2xx whose body is not the JSON Codat promises
     ├── CodatDataChangedError                 the result set kept changing while it was paged
@@ -21,8 +22,9 @@
 
 Whether an error is worth retrying is the class attribute :attr:`CodatError.retryable`: the
 per-call retry policy reads only that, and nothing parses exception text. Messages carry the
-status, Codat's error text, the correlation id and the request's method and path; never a secret
-and never a query string (queries can hold customer data).
+status, Codat's error text, the correlation id and the request's method and path (for a failed
+exchange, the base URL tried); never a secret and never a query string (queries can hold customer
+data).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "CodatAuthenticationError",
     "CodatBadRequestError",
     "CodatConfigError",
+    "CodatConnectionError",
     "CodatDataChangedError",
     "CodatDatasetInProgressError",
     "CodatDecodeError",
@@ -58,6 +61,19 @@ class CodatError(Exception):
 
 class CodatConfigError(CodatError, ValueError):
     """Bad input or settings, found before any request was sent."""
+
+
+class CodatConnectionError(CodatConfigError):
+    """A ``codat`` connection that cannot be used; names the connection and the field, never the key.
+
+    :param conn_id: The Airflow connection's id.
+    :param problem: What is wrong, starting with the field's name.
+    """
+
+    def __init__(self, conn_id: str, problem: str) -> None:
+        super().__init__(f"codat connection {conn_id!r}: {problem}")
+        self.conn_id = conn_id
+        self.problem = problem
 
 
 class CodatTransportError(CodatError):

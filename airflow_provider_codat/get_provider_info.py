@@ -13,17 +13,47 @@ from airflow_provider_codat import __version__
 __all__ = ["get_provider_info"]
 
 _INTEGRATION = "Codat"
+_FIELDS = {
+    "timeout": ("Request timeout (s)", "Seconds to wait for Codat on each request"),
+    "max_attempts": ("Max attempts", "Attempts per call, the first included"),
+    "initial_wait": ("Initial retry wait (s)", "First backoff wait, growing by x1.5"),
+    "max_wait": (
+        "Max single wait (s)",
+        "Longest wait slept in the worker (a longer Retry-After, a daily quota, fails or defers the task)",
+    ),
+    "max_total": ("Max total retry time (s)", "Time budget of one call, retries included"),
+    "page_size": ("Default page size", "Records per page"),
+    "max_concurrency": ("Max concurrent requests", "Pages fetched at once; Codat allows 10 per company"),
+}
+"""The connection's extras as the form shows them: label and description; the rest is the config's."""
 
 
-def _number(
-    label: str, description: str, *, minimum: float, maximum: float, integer: bool = False
-) -> dict[str, Any]:
-    kind = "integer" if integer else "number"
+def _number(spec: dict[str, Any], label: str, description: str) -> dict[str, Any]:
+    """A form field from the JSON schema of its config field: the same type, bounds and default."""
+    schema = {"type": [spec["type"], "null"]}
+    schema |= {k: spec[k] for k in ("minimum", "exclusiveMinimum", "maximum") if k in spec}
+    if "minimum" in spec:
+        bounds = f"{spec['minimum']:g} to {spec['maximum']:g}"
+    else:
+        bounds = f"more than {spec['exclusiveMinimum']:g}, at most {spec['maximum']:g}"
     return {
         "label": label,
-        "description": description,
-        "schema": {"type": [kind, "null"], "minimum": minimum, "maximum": maximum},
+        "description": f"{description}: {bounds}; default {spec['default']:g}.",
+        "schema": schema,
     }
+
+
+def _conn_fields() -> dict[str, Any]:
+    """The form's extras; their schemas come from the pydantic models that check the connection,
+    so the form refuses what the hook refuses (``2.5`` for a whole number, a value out of range).
+    """
+    from airflow_provider_codat.client import ClientConfig, RetryPolicy
+
+    specs = {
+        **RetryPolicy.model_json_schema()["properties"],
+        **ClientConfig.model_json_schema()["properties"],
+    }
+    return {name: _number(specs[name], *text) for name, text in _FIELDS.items()}
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -83,54 +113,7 @@ def get_provider_info() -> dict[str, Any]:
                         "password": "your API key, or the whole 'Basic ...' header from the Codat Portal",
                     },
                 },
-                "conn-fields": {
-                    "timeout": _number(
-                        "Request timeout (s)",
-                        "Seconds to wait for Codat on each request (default 30).",
-                        minimum=1,
-                        maximum=3600,
-                    ),
-                    "max_attempts": _number(
-                        "Max attempts",
-                        "Attempts per call, the first included (default 6).",
-                        minimum=1,
-                        maximum=100,
-                        integer=True,
-                    ),
-                    "initial_wait": _number(
-                        "Initial retry wait (s)",
-                        "First backoff wait; grows by x1.5 (default 0.5).",
-                        minimum=0,
-                        maximum=3600,
-                    ),
-                    "max_wait": _number(
-                        "Max single wait (s)",
-                        "Longest wait slept in the worker; a longer Retry-After (a daily quota) "
-                        "fails or defers the task instead (default 60).",
-                        minimum=0,
-                        maximum=3600,
-                    ),
-                    "max_total": _number(
-                        "Max total retry time (s)",
-                        "Time budget of one call (default 600).",
-                        minimum=1,
-                        maximum=86400,
-                    ),
-                    "page_size": _number(
-                        "Default page size",
-                        "Records per page, 1 to 5000 (default 5000).",
-                        minimum=1,
-                        maximum=5000,
-                        integer=True,
-                    ),
-                    "max_concurrency": _number(
-                        "Max concurrent requests",
-                        "Pages fetched at once, at most 10: Codat's per-company limit (default 10).",
-                        minimum=1,
-                        maximum=10,
-                        integer=True,
-                    ),
-                },
+                "conn-fields": _conn_fields(),
             }
         ],
     }

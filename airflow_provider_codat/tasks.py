@@ -90,7 +90,9 @@ class CodatTask:
         try:
             yield
         except CodatError as exc:
-            error = to_airflow(exc, on_not_synced=self.on_not_synced, max_wait=self._max_wait())
+            error = to_airflow(
+                exc, on_not_synced=self.on_not_synced, max_wait=self._max_wait(), conn_id=self.codat_conn_id
+            )
             self.on_mapped_error(error)
             raise error from None
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from airflow.providers.common.compat.sdk import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 from airflow.sdk import BaseOperator
 
 from airflow_provider_codat.airflow_errors import (
@@ -21,7 +21,11 @@ from airflow_provider_codat.airflow_errors import (
     set_default_retry_policy,
     to_airflow,
 )
-from airflow_provider_codat.exceptions import CodatRateLimitError
+from airflow_provider_codat.exceptions import (
+    CodatAuthenticationError,
+    CodatForbiddenError,
+    CodatRateLimitError,
+)
 from airflow_provider_codat.version_compat import AirflowRescheduleException
 from tests.airflow_versions import before_retry_policies, needs_retry_policies
 
@@ -49,6 +53,19 @@ def test_a_quota_wait_carries_retry_at_and_a_message() -> None:
 def test_a_short_wait_is_an_ordinary_retryable_failure() -> None:
     soon = CodatRateLimitError(429, "slow down", retry_at=datetime.now(UTC) + timedelta(seconds=30))
     assert type(to_airflow(soon, max_wait=60)) is AirflowException
+
+
+def test_only_a_401_names_the_connection_to_fix() -> None:
+    unauthorized = CodatAuthenticationError(401, "Unauthorized", method="GET", path="/companies")
+    mapped = to_airflow(unauthorized, conn_id="codat_prod")
+    assert type(mapped) is AirflowFailException
+    assert str(mapped) == (
+        "CodatAuthenticationError: Codat answered 401 on GET /companies: Unauthorized; "
+        "check the API key of the Airflow connection 'codat_prod'"
+    )
+    assert str(to_airflow(unauthorized)).endswith(": Unauthorized")  # no connection known: none named
+    forbidden = CodatForbiddenError(403, "Forbidden", method="GET", path="/companies")
+    assert "codat_prod" not in str(to_airflow(forbidden, conn_id="codat_prod"))
 
 
 @needs_retry_policies

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import base64
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from airflow_provider_codat.arguments import MAX_IN_FLIGHT_PER_COMPANY, MAX_PAGE_SIZE
 
@@ -52,7 +52,9 @@ class ClientConfig(BaseModel):
     """Everything a Codat client needs; secrets stay in :class:`~pydantic.SecretStr`.
 
     :param api_key: The raw API key, or a whole ``Basic ...`` header as the Codat Portal hands out.
-    :param base_url: Codat's base URL (the sandbox's, in tests).
+    :param base_url: Codat's base URL (the sandbox's, in tests); ``https://`` when it has no scheme.
+    :param scheme_assumed: Whether ``https://`` was assumed for ``base_url`` (set when it has no
+        scheme); a failed request then says so.
     :param timeout: Seconds to wait on connect, read and write.
     :param page_size: Default ``pageSize`` of list calls (1 to 5000).
     :param max_concurrency: Pages fetched at once (1 to 10, Codat's per-company limit).
@@ -63,17 +65,24 @@ class ClientConfig(BaseModel):
 
     api_key: SecretStr
     base_url: str = DEFAULT_BASE_URL
+    scheme_assumed: bool = False
     timeout: Annotated[float, Field(gt=0, le=3600)] = 30.0
     page_size: Annotated[int, Field(ge=1, le=MAX_PAGE_SIZE)] = MAX_PAGE_SIZE
     max_concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] = MAX_CONCURRENCY
     retry: RetryPolicy = RetryPolicy()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _assume_https(cls, data: Any) -> Any:
+        url = data.get("base_url") if isinstance(data, dict) else None
+        if isinstance(url, str) and "://" not in url:
+            return {**data, "base_url": f"https://{url.strip()}", "scheme_assumed": True}
+        return data
+
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str) -> str:
         value = value.strip()
-        if "://" not in value:
-            value = f"https://{value}"
         if not value.startswith(("http://", "https://")):
             raise ValueError("must be an http(s) URL")
         if " " in value or not value.isprintable():

@@ -25,6 +25,7 @@ import logging
 import math
 from typing import Any
 
+from airflow_provider_codat._logs import counted
 from airflow_provider_codat.client._decode import Page
 from airflow_provider_codat.client._seen import SeenIds
 from airflow_provider_codat.exceptions import CodatDataChangedError
@@ -62,9 +63,10 @@ def _change_in(first: Page, page: Page) -> str | None:
         return f"totalResults moved from {first.total} to {page.total} at page {page.number}"
     last = last_page(first)
     if page.number < last and (not page.has_next or len(page.records) < page.size):
-        return f"page {page.number} of {last} ended early with {len(page.records)} records"
+        return f"page {page.number} of {last} ended early with {counted(len(page.records), 'record')}"
     if 1 < page.number == last and len(page.records) < first.total - (last - 1) * page.size:
-        return f"the last page, {last}, holds {len(page.records)} records, fewer than totalResults leaves"
+        held = counted(len(page.records), "record")
+        return f"the last page, {last}, holds {held}, fewer than totalResults leaves"
     return None
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 import httpx
 
 from airflow_provider_codat import __version__
@@ -38,10 +40,19 @@ def client_options(config: ClientConfig) -> dict[str, object]:
     }
 
 
-def transport_error(exc: httpx.HTTPError, method: str, path: str) -> CodatTransportError:
-    """Describe a failed exchange without its URL's query string."""
-    kind = type(exc).__name__
-    return CodatTransportError(f"request failed: {kind}", method=method, path=path)
+def transport_error(
+    exc: httpx.HTTPError, config: ClientConfig, method: str, path: str
+) -> CodatTransportError:
+    """Describe a failed exchange: the base URL tried, never the key, a user name or a query string."""
+    url = urlsplit(config.base_url)
+    base = urlunsplit((url.scheme, url.netloc.rpartition("@")[2], url.path, "", ""))
+    message = f"request to {base} failed: {type(exc).__name__}"
+    if config.scheme_assumed:
+        message += (
+            "; https:// was assumed because the host has no scheme: write "
+            f"{base.replace('https://', 'http://', 1)} for a plain-HTTP server"
+        )
+    return CodatTransportError(message, method=method, path=path)
 
 
 def check_response(response: httpx.Response) -> httpx.Response:

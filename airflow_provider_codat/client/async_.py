@@ -52,7 +52,7 @@ class AsyncCodatClient:
         try:
             response = await self._http.request(method, path, params=params)
         except httpx.HTTPError as exc:
-            raise transport_error(exc, method, path) from None
+            raise transport_error(exc, self.config, method, path) from None
         return check_response(response)
 
     async def request(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:

@@ -54,7 +54,7 @@ class CodatClient:
         try:
             response = self._http.request(method, path, params=params)
         except httpx.HTTPError as exc:
-            raise transport_error(exc, method, path) from None
+            raise transport_error(exc, self.config, method, path) from None
         return check_response(response)
 
     def request(self, method: str, path: str, params: dict[str, Any] | None = None) -> Any:

@@ -7,9 +7,11 @@ clients, and the Platform calls); list and get calls read their paths from
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_codat._logs import PageProgress, counted
 from airflow_provider_codat.arguments import check_record_id, check_uuid, listable_name
 from airflow_provider_codat.hooks.platform import CodatPlatformHook, check_page_size
 from airflow_provider_codat.resources import Resource, get_resource
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from airflow_provider_codat.models import CodatModel
 
 __all__ = ["CodatCommerceHook", "check_record_id", "check_uuid"]
+
+log = logging.getLogger(__name__)
 
 
 def _listable(name: str) -> Resource:
@@ -63,6 +67,8 @@ class CodatCommerceHook(CodatPlatformHook):
     ) -> Iterator[Page]:
         """Yield the pages of a resource's list in order, with each record's text as Codat sent it.
 
+        Progress is logged per page, throttled (:class:`~airflow_provider_codat._logs.PageProgress`).
+
         :param resource: A registry name such as ``orders`` (see :mod:`airflow_provider_codat.resources`).
         :param company_id: The company's UUID.
         :param connection_id: The commerce connection's UUID.
@@ -75,10 +81,18 @@ class CodatCommerceHook(CodatPlatformHook):
         path = self._list_path(row, company_id, connection_id)
         check_page_size(page_size)
         count = 0
+        progress = PageProgress(log)
         for page in self.client.pages(path, query=query, order_by=order_by, page_size=page_size):
             count += len(page.records)
             pages = max(1, -(-page.total // page.size))
-            self.log.info("Codat %s: page %d of %d, %d records so far", row.name, page.number, pages, count)
+            progress.page(
+                page.number >= pages,
+                "Codat %s: page %d of %d, %s so far",
+                row.name,
+                page.number,
+                pages,
+                counted(count, "record"),
+            )
             yield page
 
     def list(

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from airflow.sdk import BaseHook
 
+from airflow_provider_codat._logs import counted
 from airflow_provider_codat.arguments import MAX_PAGE_SIZE, check_uuid, check_whole, data_type_key
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 
     from airflow_provider_codat.client import AsyncCodatClient, ClientConfig, CodatClient
 
-__all__ = ["CodatPlatformHook", "check_page_size"]
+__all__ = ["TEST_ATTEMPTS", "TEST_BUDGET", "CodatPlatformHook", "check_page_size"]
 
 _COMPANIES = "/companies"
 _COMPANY = "/companies/{companyId}"
@@ -35,6 +36,11 @@ _DATA_STATUS = "/companies/{companyId}/dataStatus"
 _QUEUE = "/companies/{companyId}/data/queue/{dataType}"
 _PULL_OPERATIONS = "/companies/{companyId}/data/history"
 _PULL_OPERATION = "/companies/{companyId}/data/history/{datasetId}"
+
+TEST_ATTEMPTS = 3
+"""Attempts of the Test button's call, at most (the connection's ``max_attempts`` if fewer)."""
+TEST_BUDGET = 20.0
+"""Seconds the Test button's call may take, retries included, at most (or the connection's ``max_total``)."""
 
 
 def check_page_size(page_size: object) -> None:
@@ -144,20 +150,39 @@ class CodatPlatformHook(BaseHook):
             del self.__dict__["client"]
 
     def test_connection(self) -> tuple[bool, str]:
-        """Make one cheap authenticated call; return ``(ok, message)`` for the UI's Test button."""
-        from airflow_provider_codat.exceptions import CodatAuthenticationError, CodatError
+        """Make one cheap authenticated call; return ``(ok, message)`` for the UI's Test button.
+
+        The messages name no connection id: the UI tests a copy of the connection under a
+        temporary id, which would mean nothing to the user. The call is retried at most
+        :data:`TEST_ATTEMPTS` times within :data:`TEST_BUDGET` seconds, so that the button answers
+        promptly.
+        """
+        from airflow_provider_codat.client import CodatClient
+        from airflow_provider_codat.exceptions import (
+            CodatAuthenticationError,
+            CodatConnectionError,
+            CodatError,
+        )
 
         try:
-            body = self.client.request("GET", _COMPANIES, {"page": 1, "pageSize": 1})
+            config = self.config
+        except CodatConnectionError as exc:
+            return False, f"The connection cannot be used: {exc.problem}"
+        retry = config.retry.model_copy(
+            update={
+                "max_attempts": min(config.retry.max_attempts, TEST_ATTEMPTS),
+                "max_total": min(config.retry.max_total, TEST_BUDGET),
+            }
+        )
+        try:
+            with CodatClient(config.model_copy(update={"retry": retry}), transport=self._transport) as client:
+                body = client.request("GET", _COMPANIES, {"page": 1, "pageSize": 1})
         except CodatAuthenticationError:
             return False, "Codat refused the API key (401 Unauthorized): check the API key."
         except CodatError as exc:
             return False, str(exc)
-        finally:
-            self.close()
-        count = int(body.get("totalResults", 0))
-        noun = "company" if count == 1 else "companies"
-        return True, f"Connected to Codat at {self.config.base_url}: {count} {noun} visible."
+        visible = counted(int(body.get("totalResults", 0)), "company", "companies")
+        return True, f"Connected to Codat at {config.base_url}: {visible} visible."
 
     async def _aget(self, template: str, **params: str) -> Any:
         client = await self._aclient()

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
+from airflow_provider_codat._logs import counted
 from airflow_provider_codat.arguments import (
     MAX_IN_FLIGHT_PER_COMPANY,
     MAX_PAGE_SIZE,
@@ -211,9 +212,9 @@ class CodatExtractOperator(CodatWindowedOperator):
         with self.codat_errors():
             max_wait = self.hook.config.retry.max_wait  # read the connection (a bad one fails here)
         self.log.info(
-            "Codat extract: %d resources of %d connections, records %s",
-            len(names),
-            len(connections),
+            "Codat extract: %s of %s, records %s",
+            counted(len(names), "resource"),
+            counted(len(connections), "connection"),
             window.describe(),
         )
         run = self._run_all(context, connections, names, window, max_wait)
@@ -322,7 +323,9 @@ class CodatExtractOperator(CodatWindowedOperator):
 
         from airflow_provider_codat.airflow_errors import CodatRetryLater, to_airflow
 
-        outcome = to_airflow(error, on_not_synced=self.on_not_synced, max_wait=run.max_wait)
+        outcome = to_airflow(
+            error, on_not_synced=self.on_not_synced, max_wait=run.max_wait, conn_id=self.codat_conn_id
+        )
         if isinstance(outcome, CodatRetryLater):
             run.retry_at = outcome.retry_at if run.retry_at is None else max(run.retry_at, outcome.retry_at)
             return  # not started, for the retry
@@ -369,11 +372,12 @@ class CodatExtractOperator(CodatWindowedOperator):
             "failures": failures[:MAX_FAILURES_RETURNED],
             "summary_uri": summary_uri,
         }
-        counts = [outcomes.get(k, 0) for k in OUTCOMES]
+        done, *others = (outcomes.get(k, 0) for k in OUTCOMES)
         self.log.info(
-            "Codat extract: %d pairs landed now, %d landed before, %d skipped, %d failed, %d not started; "
+            "Codat extract: %s landed now, %d landed before, %d skipped, %d failed, %d not started; "
             "summary at %s",
-            *counts,
+            counted(done, "pair"),
+            *others,
             summary_uri,
         )
         return result
@@ -385,7 +389,7 @@ class CodatExtractOperator(CodatWindowedOperator):
         from airflow_provider_codat.exceptions import CodatError
 
         if isinstance(run.fatal, CodatError):
-            raise to_airflow(run.fatal) from None
+            raise to_airflow(run.fatal, conn_id=self.codat_conn_id) from None
         if run.retry_at is not None:
             from airflow_provider_codat.airflow_errors import CodatRetryLater
 

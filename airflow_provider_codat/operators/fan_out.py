@@ -47,6 +47,7 @@ def list_commerce_connections(
         kept in one batch where they fit. :data:`DEFAULT_BATCH_SIZE` maps 10,000 connections
         to 200 tasks, far below Airflow's ``max_map_length`` of 1,024.
     """
+    from airflow_provider_codat._logs import counted
     from airflow_provider_codat.hooks.commerce import CodatCommerceHook
     from airflow_provider_codat.models.platform import SourceType
 
@@ -71,9 +72,9 @@ def list_commerce_connections(
     found = sum(len(kept) for kept in companies)
     reasons = ", ".join(f"{count} for {reason}" for reason, count in sorted(skipped.items())) or "none"
     log.info(
-        "Codat: %d commerce connections to pull from %d companies; skipped %d (%s)",
-        found,
-        len(companies),
+        "Codat: %s to pull from %s; skipped %d (%s)",
+        counted(found, "commerce connection"),
+        counted(len(companies), "company", "companies"),
         sum(skipped.values()),
         reasons,
     )

@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_codat._logs import counted
 from airflow_provider_codat.exceptions import CodatConfigError
 from airflow_provider_codat.output._writers import EXTENSIONS, FORMATS, CountingFile, PartWriter, open_writer
 
@@ -105,12 +106,11 @@ def write_files(
         batch.abort()
         raise
     log.info(
-        "Wrote %d %s records (%d bytes) in %d %s parts to %s",
-        manifest["records"],
+        "Wrote %s of %s (%s) in %s to %s",
+        counted(manifest["records"], "record"),
         resource,
-        manifest["bytes"],
-        len(manifest["parts"]),
-        fmt,
+        counted(manifest["bytes"], "byte"),
+        counted(len(manifest["parts"]), f"{fmt} part"),
         store.uri(""),
     )
     return manifest

@@ -6,6 +6,7 @@ import json
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from airflow_provider_codat._logs import counted
 from airflow_provider_codat.exceptions import CodatError
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def collect_for_xcom(
             if size > max_bytes:
                 raise OutputTooLargeError(
                     f"The records are too large for XCom: more than {max_bytes} bytes of JSON after "
-                    f"{len(records) + 1} records. Write them to object storage instead by passing "
+                    f"{counted(len(records) + 1, 'record')}. Write them to object storage instead by passing "
                     "output=... (a directory URI or ObjectStoragePath, e.g. 's3://conn_id@bucket/codat/')."
                 )
             records.append(json.loads(text))

@@ -5,14 +5,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import importlib
+import itertools
 import json
 import logging
 import math
+import socket
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from pytest_mock import MockerFixture
 
 from airflow_provider_codat.exceptions import (
     CodatConfigError,
@@ -24,10 +27,11 @@ from airflow_provider_codat.exceptions import (
 from airflow_provider_codat.get_provider_info import get_provider_info
 from airflow_provider_codat.hooks._connection import EXTRA_FIELDS, config_from_connection
 from airflow_provider_codat.hooks.commerce import CodatCommerceHook
+from airflow_provider_codat.hooks.platform import TEST_ATTEMPTS, check_page_size
 from airflow_provider_codat.resources import RESOURCES, listable_resources
 from airflow_provider_codat.sandbox import CodatSandbox
 
-from .conftest import API_KEY, RECORDS, json_connection, requests_today
+from .conftest import API_KEY, FAST, RECORDS, json_connection, requests_today
 
 LISTABLE = list(listable_resources())
 NOT_A_UUID = "acme-coffee"
@@ -89,14 +93,110 @@ def test_test_connection_wrong_key(sandbox: CodatSandbox, monkeypatch: pytest.Mo
     assert wrong not in message and base64.b64encode(wrong.encode()).decode() not in message
 
 
-def test_test_connection_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_CODAT_DEFAULT",
-        '{"conn_type": "codat", "host": "http://127.0.0.1:9", "password": "k-12345", '
-        '"extra": {"max_attempts": 1}}',
-    )
+def closed_port() -> int:
+    """A loopback port nothing listens on: bound, then released."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_test_connection_unreachable_names_the_base_url_not_the_key(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    port = closed_port()
+    key = "k-12345-UNREACHABLE"
+    conn = {"conn_type": "codat", "host": f"http://127.0.0.1:{port}", "password": key, "extra": FAST}
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", json.dumps(conn))
+    caplog.set_level(logging.WARNING, logger="airflow_provider_codat")
     ok, message = CodatCommerceHook().test_connection()
-    assert not ok and "GET /companies" in message and "k-12345" not in message
+    assert not ok
+    assert message == f"request to http://127.0.0.1:{port} failed: ConnectError (GET /companies)"
+    # The connection allows 16 attempts; the button makes TEST_ATTEMPTS, so it answers promptly.
+    retries = [r.getMessage() for r in caplog.records if "retry" in r.getMessage()]
+    assert len(retries) == TEST_ATTEMPTS - 1, retries
+    assert key not in message + caplog.text
+    assert base64.b64encode(key.encode()).decode() not in message + caplog.text
+
+
+def test_test_connection_says_https_was_assumed_for_a_host_without_a_scheme(
+    sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    plain = sandbox.url.removeprefix("http://")  # 127.0.0.1:PORT, served over plain HTTP
+    conn = {
+        "conn_type": "codat",
+        "host": plain,
+        "password": sandbox.api_key,
+        "extra": {**FAST, "max_attempts": 2},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", json.dumps(conn))
+    hook = CodatCommerceHook()
+    assert hook.config.base_url == f"https://{plain}" and hook.config.scheme_assumed
+    ok, message = hook.test_connection()
+    assert not ok
+    assert message.startswith(f"request to https://{plain} failed: ConnectError; ")
+    assert (
+        f"https:// was assumed because the host has no scheme: write {sandbox.url} for a plain-HTTP"
+        in message
+    )
+    assert sandbox.api_key not in message
+    with pytest.raises(CodatError, match="https:// was assumed"):  # a task's error says it too
+        hook.get_company(sandbox.connections[0][0])
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", json.dumps({**conn, "host": sandbox.url}))
+    assert CodatCommerceHook().test_connection() == (
+        True,
+        f"Connected to Codat at {sandbox.url}: 1 company visible.",
+    )
+
+
+def test_an_unreachable_host_is_named_without_user_info_or_query(monkeypatch: pytest.MonkeyPatch) -> None:
+    port = closed_port()
+    host = f"http://admin:pw-SECRET-77@127.0.0.1:{port}/v1?token=tk-SECRET-88"
+    conn = {"conn_type": "codat", "host": host, "password": "k-1", "extra": {"max_attempts": 1}}
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", json.dumps(conn))
+    ok, message = CodatCommerceHook().test_connection()
+    assert not ok and message.startswith(f"request to http://127.0.0.1:{port}/v1 failed: ConnectError")
+    assert "SECRET" not in message and "admin" not in message
+
+
+def test_an_explicit_https_host_is_not_called_assumed(monkeypatch: pytest.MonkeyPatch) -> None:
+    port = closed_port()
+    conn = {
+        "conn_type": "codat",
+        "host": f"https://127.0.0.1:{port}",
+        "password": "k-1",
+        "extra": {"max_attempts": 1},
+    }
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", json.dumps(conn))
+    ok, message = CodatCommerceHook().test_connection()
+    assert not ok and message == f"request to https://127.0.0.1:{port} failed: ConnectError (GET /companies)"
+
+
+@pytest.mark.parametrize("conn_id", ["irZlTJGb", "codat_prod"])
+def test_test_connection_messages_name_no_connection_id(
+    sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch, conn_id: str
+) -> None:
+    """The UI tests a copy under a temporary id (``irZlTJGb``): no message quotes the id it was given."""
+
+    def test(password: str | None = None, **extra: Any) -> str:
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json_connection(sandbox, password, **extra))
+        return CodatCommerceHook(conn_id).test_connection()[1]
+
+    messages = {
+        "ok": test(),
+        "wrong key": test("sk-wrong-1"),
+        "bad extra": test(page_size=2.5),
+        "unknown extra": test(bogus=1),
+        "empty key": test(" "),
+    }
+    assert messages["ok"] == f"Connected to Codat at {sandbox.url}: 1 company visible."
+    assert messages["wrong key"] == "Codat refused the API key (401 Unauthorized): check the API key."
+    assert messages["bad extra"].startswith("The connection cannot be used: page_size: ")
+    assert messages["unknown extra"].startswith(
+        "The connection cannot be used: unknown extra field(s) bogus;"
+    )
+    assert messages["empty key"] == "The connection cannot be used: the API key is empty"
+    for message in messages.values():
+        assert conn_id not in message and "codat connection" not in message
 
 
 # --- the 21 Commerce operations ------------------------------------------------------------------------
@@ -140,6 +240,28 @@ def test_list_pages_streams_pages_with_their_texts(hook: CodatCommerceHook, ids:
     assert pages[0].total > 8
     assert [p.number for p in pages] == list(range(1, math.ceil(pages[0].total / 8) + 1))
     assert all(len(p.texts) == len(p.records) for p in pages)
+
+
+def test_list_pages_logs_progress_at_info_a_few_times_and_always_the_last_page(
+    hook: CodatCommerceHook, ids: tuple[str, str], mocker: MockerFixture, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = itertools.count(step=2.0)  # two seconds a page
+    mocker.patch("airflow_provider_codat._logs.monotonic", side_effect=lambda: next(clock))
+    caplog.set_level(logging.DEBUG, logger="airflow_provider_codat.hooks.commerce")
+    pages = list(hook.list_pages("orders", *ids, page_size=1))
+    assert len(pages) == RECORDS
+    lines = [
+        (r.levelno, r.getMessage())
+        for r in caplog.records
+        if r.name == "airflow_provider_codat.hooks.commerce"
+    ]
+    assert [m for level, m in lines if level == logging.INFO] == [
+        "Codat orders: page 1 of 30, 1 record so far",
+        "Codat orders: page 11 of 30, 11 records so far",
+        "Codat orders: page 21 of 30, 21 records so far",
+        "Codat orders: page 30 of 30, 30 records so far",
+    ]
+    assert len(lines) == RECORDS  # the other pages at DEBUG
 
 
 def test_a_query_is_sent_url_encoded(hook: CodatCommerceHook, ids: tuple[str, str]) -> None:
@@ -432,21 +554,51 @@ def test_provider_info_declares_the_codat_connection_form() -> None:
 
 
 @pytest.mark.parametrize("field", EXTRA_FIELDS)
-def test_conn_field_bounds_agree_with_the_config(field: str) -> None:
+def test_the_form_refuses_what_the_hook_refuses(field: str) -> None:
+    """Each form field's type and bounds are the config's: the form's values pass, the others are refused."""
     from airflow.sdk import Connection
 
     schema = get_provider_info()["connection-types"][0]["conn-fields"][field]["schema"]
-    step = 1 if "integer" in schema["type"] else 0.5
 
     def config(value: float) -> Any:
         extra = json.dumps({field: value})
         return config_from_connection(Connection(conn_id="c", conn_type="codat", password="k-1", extra=extra))
 
-    for ok in (schema["minimum"], schema["maximum"]):  # all the form allows, the config accepts
+    top = schema["maximum"]
+    bottom = schema.get("minimum", schema.get("exclusiveMinimum"))
+    allowed = [top, top - 1] + ([schema["minimum"]] if "minimum" in schema else [bottom + 0.001])
+    refused = [top + 1, bottom - 1] + ([] if "minimum" in schema else [bottom])
+    if schema["type"] == ["integer", "null"]:
+        refused.append(bottom + 1.5)  # in range, but not whole: 2.5
+    else:
+        assert schema["type"] == ["number", "null"]
+        allowed.append(bottom + 1.5)
+    for ok in allowed:
         config(ok)
-    for bad in (schema["minimum"] - 1, schema["maximum"] + step):
+    for bad in refused:
         with pytest.raises(CodatConfigError, match=f"{field}:"):
             config(bad)
+
+
+def test_the_form_has_the_hook_rules_numbers() -> None:
+    from airflow_provider_codat.arguments import MAX_IN_FLIGHT_PER_COMPANY, MAX_PAGE_SIZE
+    from airflow_provider_codat.client import ClientConfig
+
+    fields = get_provider_info()["connection-types"][0]["conn-fields"]
+    whole = {name for name, field in fields.items() if "integer" in field["schema"]["type"]}
+    assert whole == {"max_attempts", "page_size", "max_concurrency"}
+    assert (fields["page_size"]["schema"]["minimum"], fields["page_size"]["schema"]["maximum"]) == (
+        1,
+        MAX_PAGE_SIZE,
+    )
+    assert fields["max_concurrency"]["schema"]["maximum"] == MAX_IN_FLIGHT_PER_COMPANY
+    defaults = ClientConfig(api_key="k-1")
+    for name, value in [("page_size", defaults.page_size), ("max_attempts", defaults.retry.max_attempts)]:
+        assert fields[name]["description"].endswith(f"; default {value}."), fields[name]["description"]
+    check_page_size(MAX_PAGE_SIZE)  # the operators' argument rule takes the same range
+    for bad in (0, MAX_PAGE_SIZE + 1, 2.5):
+        with pytest.raises(CodatConfigError, match="page_size"):
+            check_page_size(bad)
 
 
 def test_errors_are_codat_errors(hook: CodatCommerceHook, ids: tuple[str, str]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from urllib.parse import quote
 
 import pytest
@@ -119,7 +120,71 @@ def test_host_schema_and_port_make_the_base_url(fields: dict[str, object], base_
 
 def test_uri_host_without_schema_is_https(monkeypatch: pytest.MonkeyPatch) -> None:
     config = config_from_connection(from_env(monkeypatch, f"codat://:{SECRET}@codat.example:8443"))
-    assert config.base_url == "https://codat.example:8443"
+    assert config.base_url == "https://codat.example:8443" and config.scheme_assumed
+
+
+@pytest.mark.parametrize(
+    ("fields", "assumed"),
+    [
+        ({}, False),
+        ({"host": "codat.internal:8443"}, True),
+        ({"host": "codat.internal", "port": 8443}, True),
+        ({"host": "codat.internal", "schema": "https"}, False),
+        ({"host": "codat.internal", "schema": "http"}, False),
+        ({"host": "https://codat.internal"}, False),
+    ],
+)
+def test_an_assumed_https_is_recorded(fields: dict[str, object], assumed: bool) -> None:
+    assert config_from_connection(conn(**fields)).scheme_assumed is assumed
+
+
+# --- Airflow 2's extra__codat__<field> keys ----------------------------------------------------------
+
+
+def test_old_style_extras_are_read(sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    old = {
+        f"extra__codat__{k}": v for k, v in {"page_size": 7, "max_concurrency": 2, "max_attempts": 3}.items()
+    }
+    value = json.dumps({"conn_type": "codat", "host": sandbox.url, "password": sandbox.api_key, "extra": old})
+    config = config_from_connection(from_env(monkeypatch, value))
+    assert (config.page_size, config.max_concurrency, config.retry.max_attempts) == (7, 2, 3)
+    host, port = host_port(sandbox)
+    uri = f"codat://:{sandbox.api_key}@{host}:{port}/http?extra__codat__page_size=9&timeout=5"
+    config = config_from_connection(from_env(monkeypatch, uri))
+    assert (config.page_size, config.timeout) == (9, 5)
+    assert CodatCommerceHook("codat_test").test_connection()[0] is True
+
+
+def test_a_plain_extra_wins_over_its_old_style_twin(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.WARNING, logger="airflow_provider_codat")
+    same = config_from_connection(conn(extra={"page_size": 7, "extra__codat__page_size": 7}))
+    assert same.page_size == 7 and not caplog.records
+    config = config_from_connection(
+        conn(extra={"page_size": 7, "extra__codat__page_size": 3, "extra__codat__timeout": 12})
+    )
+    assert (config.page_size, config.timeout) == (7, 12)
+    (warning,) = caplog.records
+    assert warning.getMessage() == (
+        "codat connection 'codat_test': extra page_size and extra__codat__page_size disagree; "
+        "using page_size (remove extra__codat__page_size)"
+    )
+
+
+def test_an_empty_old_style_extra_is_ignored() -> None:
+    """Airflow 2's form saved an empty string for each field left blank."""
+    config = config_from_connection(conn(extra={"extra__codat__timeout": "", "extra__codat__page_size": 7}))
+    assert (config.timeout, config.page_size) == (30.0, 7)
+
+
+@pytest.mark.parametrize("key", ["extra__codat__page_sise", "extra__http__page_size", "extra__codat__"])
+def test_an_unknown_old_style_extra_is_refused_by_name(key: str) -> None:
+    with pytest.raises(CodatConfigError, match=f"unknown extra field\\(s\\) {key};"):
+        config_from_connection(conn(extra={key: 7}))
+
+
+def test_a_bad_old_style_extra_is_refused_naming_the_field() -> None:
+    with pytest.raises(CodatConfigError, match="'codat_test': page_size: "):
+        config_from_connection(conn(extra={"extra__codat__page_size": 2.5}))
 
 
 # --- the key: raw or a whole Basic header -----------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -302,6 +303,23 @@ def test_client_errors_fail_without_task_retries(codat_env: CodatSandbox, status
     op = commerce.CodatListOrdersOperator(task_id="t", **ids(codat_env), full_refresh=True)
     with pytest.raises(AirflowFailException, match=str(status)):
         op.execute(CONTEXT)
+
+
+def test_a_wrong_key_fails_naming_the_airflow_connection_to_fix(
+    codat_env: CodatSandbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = "sk-wrong-Zt42-NOPE"
+    conn = {"conn_type": "codat", "host": codat_env.url, "password": wrong}
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_WRONG_KEY", json.dumps(conn))
+    op = commerce.CodatListOrdersOperator(
+        task_id="t", **ids(codat_env), full_refresh=True, codat_conn_id="codat_wrong_key"
+    )
+    with pytest.raises(AirflowFailException) as caught:
+        op.execute(CONTEXT)
+    message = str(caught.value)
+    assert message.startswith("CodatAuthenticationError: Codat answered 401 on GET /companies/")
+    assert message.endswith("; check the API key of the Airflow connection 'codat_wrong_key'")
+    assert wrong not in message and base64.b64encode(wrong.encode()).decode() not in message
 
 
 def test_retryable_errors_left_after_per_call_retries_become_task_retries(codat_env: CodatSandbox) -> None:

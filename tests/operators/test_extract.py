@@ -125,6 +125,29 @@ def test_a_retry_pulls_only_the_pairs_that_did_not_land(
         assert landed_ids(directory) == truth(codat, company, connection, "products")
 
 
+def test_a_wrong_key_stops_the_extract_naming_the_airflow_connection_to_fix(
+    codat: CodatSandbox, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from airflow.providers.common.compat.sdk import AirflowFailException
+
+    wrong = "sk-wrong-Xe93-NOPE"
+    conn = {"conn_type": "codat", "host": codat.url, "password": wrong, "extra": FAST}
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_WRONG_KEY", json.dumps(conn))
+    op = CodatExtractOperator(
+        task_id="extract",
+        connections=pairs_of(codat),
+        output=str(tmp_path),
+        full_refresh=True,
+        codat_conn_id="codat_wrong_key",
+    )
+    with pytest.raises(AirflowFailException) as caught:
+        op.execute({"data_interval_start": None, "data_interval_end": None})
+    message = str(caught.value)
+    assert message.startswith("CodatAuthenticationError: Codat answered 401")
+    assert message.endswith("; check the API key of the Airflow connection 'codat_wrong_key'")
+    assert wrong not in message
+
+
 @needs_retry_policies  # before 3.3 the task reschedules for Codat's reset, at midnight
 def test_a_spent_daily_quota_stops_new_pairs_and_keeps_what_landed(
     codat: CodatSandbox, run_task: Callable[..., tuple[str, Any]], tmp_path: Path

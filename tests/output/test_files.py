@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import airflow.sdk  # noqa: F401  (configures logging now, not under a test's caplog handler)
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -155,6 +157,24 @@ def test_parts_split_at_part_records(backend: Backend) -> None:
     assert (manifest["format"], manifest["resource"], manifest["records"]) == ("jsonl", "orders", 10)
     assert backend.manifest() == manifest
     assert backend.names() == {*names, MANIFEST_NAME}
+
+
+def test_the_summary_line_counts_in_the_singular_and_the_plural(
+    local_out: Backend, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.INFO, logger=_files.__name__)
+    write_files(numbered_pages([1]), output=local_out.root, fmt="parquet", resource="orders", run_key="r")
+    write_files(
+        numbered_pages([2, 1]),
+        output=local_out.root,
+        fmt="jsonl",
+        resource="orders",
+        run_key="r",
+        part_records=2,
+    )
+    one, many = (r.getMessage() for r in caplog.records if r.name == _files.__name__)
+    assert one.startswith("Wrote 1 record of orders (") and " bytes) in 1 parquet part to " in one
+    assert many.startswith("Wrote 3 records of orders (") and " bytes) in 2 jsonl parts to " in many
 
 
 def test_no_empty_part_when_records_fill_the_last_one_exactly(local_out: Backend) -> None:

@@ -24,6 +24,7 @@ import httpx
 import pytest
 
 from airflow_provider_codat.sandbox import CodatSandbox
+from airflow_provider_codat.version_compat import get_base_airflow_version_tuple
 
 pytestmark = pytest.mark.slow
 
@@ -68,11 +69,9 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def api_server(airflow_db: None) -> Iterator[str]:
-    """Base URL of an ``airflow api-server`` on loopback; skips the module if it cannot start."""
-    port = _free_port()
-    env = {
+def _airflow_env() -> dict[str, str]:
+    """The environment of the API server and the CLI: this session's Airflow home, testing enabled."""
+    return {
         **os.environ,
         "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
         "AIRFLOW__CORE__AUTH_MANAGER": (
@@ -81,6 +80,13 @@ def api_server(airflow_db: None) -> Iterator[str]:
         "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
         "AIRFLOW__API__WORKERS": "1",
     }
+
+
+@pytest.fixture(scope="module")
+def api_server(airflow_db: None) -> Iterator[str]:
+    """Base URL of an ``airflow api-server`` on loopback; skips the module if it cannot start."""
+    port = _free_port()
+    env = _airflow_env()
     with tempfile.TemporaryFile() as log:
         proc = subprocess.Popen(
             [*_airflow_cli(), "api-server", "--port", str(port), "--host", "127.0.0.1"],
@@ -198,3 +204,62 @@ def test_test_button_honours_custom_fields(api: httpx.Client, sandbox: CodatSand
     extra = '{"timeout": 5, "max_attempts": 1, "page_size": 100}'
     result = _test(api, host=sandbox.url, password=sandbox.api_key, extra=extra)
     assert result["status"] is True, result
+
+
+def test_test_button_messages_name_no_connection_id(api: httpx.Client, sandbox: CodatSandbox) -> None:
+    """Airflow tests a copy under a random id: the messages must not quote it (nor any other id)."""
+    bad = _test(api, host=sandbox.url, password=sandbox.api_key, extra='{"page_size": 2.5}')
+    assert bad["status"] is False
+    assert bad["message"].startswith("The connection cannot be used: page_size: "), bad
+    port = _free_port()  # released: nothing listens there
+    unreachable = _test(api, host=f"http://127.0.0.1:{port}", password=sandbox.api_key)
+    assert unreachable == {
+        "status": False,
+        "message": f"request to http://127.0.0.1:{port} failed: ConnectError (GET /companies)",
+    }
+    for result in (bad, unreachable):
+        assert "codat connection" not in result["message"] and "codat_ui_test" not in result["message"]
+        assert sandbox.api_key not in result["message"]
+
+
+SAVED = "codat_ui_saved"
+PORT_ZERO_REFUSED = get_base_airflow_version_tuple() >= (3, 3, 1)
+"""Airflow 3.3.1+ refuses a test of a saved connection whose form sends port 0 for a port never set."""
+
+
+@pytest.fixture
+def saved(api: httpx.Client, sandbox: CodatSandbox) -> Iterator[str]:
+    """A connection saved without a port, as the form saves one."""
+    body = {"connection_id": SAVED, "conn_type": "codat", "host": sandbox.url, "password": sandbox.api_key}
+    response = api.post("/api/v2/connections", json=body)
+    assert response.status_code == 201, response.text
+    yield SAVED
+    api.delete(f"/api/v2/connections/{SAVED}")
+
+
+def test_the_test_button_on_a_saved_connection(api: httpx.Client, sandbox: CodatSandbox, saved: str) -> None:
+    """docs/connection.md: the port-0 bug of Airflow 3.3.1+, and its workarounds."""
+    as_saved = {"connection_id": saved, "conn_type": "codat", "host": sandbox.url, "password": "***"}
+    ok = api.post("/api/v2/connections/test", json=as_saved)  # the stored key is used
+    assert ok.status_code == 200 and ok.json()["status"] is True, ok.text
+    assert ok.json()["message"] == f"Connected to Codat at {sandbox.url}: 3 companies visible."
+
+    port_zero = api.post("/api/v2/connections/test", json={**as_saved, "port": 0})  # what the form sends
+    if PORT_ZERO_REFUSED:
+        assert port_zero.status_code == 400, port_zero.text
+        assert "differs from the stored connection" in port_zero.json()["detail"]
+    else:
+        assert port_zero.status_code == 200 and port_zero.json()["status"] is True, port_zero.text
+
+    retyped = api.post("/api/v2/connections/test", json={**as_saved, "port": 0, "password": sandbox.api_key})
+    assert retyped.status_code == 200 and retyped.json()["status"] is True, retyped.text
+
+    cli = subprocess.run(
+        [*_airflow_cli(), "connections", "test", saved],
+        env=_airflow_env(),
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_LIMIT,
+        check=False,
+    )
+    assert cli.returncode == 0 and "Connection success!" in cli.stdout, cli.stdout + cli.stderr

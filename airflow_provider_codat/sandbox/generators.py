@@ -2,9 +2,11 @@
 
 A builder takes the connection's :class:`ConnectionData`, the record index and its
 ``modifiedDate`` (owned by the dataset's timeline) and returns the record as Codat would send
-it, quirks included (see API-NOTES.md "Data quirks"): mixed date forms and the
-``0001-01-01T00:00:00`` sentinel, ids with ``:``, spaces and quotes, negative refunds, fields
-outside the schema, lowercase currencies, ``'GB '`` country codes and empty strings.
+it, with the oddities Codat's own spec examples and docs show (docs/sandbox.md "Data quirks"):
+mixed date forms and the ``0001-01-01T00:00:00`` sentinel, ids with ``:``, spaces and quotes,
+negative refunds, exponent notation, fields outside the schema, lowercase currencies,
+``'GB '`` country codes and empty strings, all of which the spec allows; and, unless
+``ConnectionData.quirks`` is off, address types in lower case, which its schema refuses.
 
 References resolve: an order's customer, products, variants, tax components, location and
 payment are records that exist on the same connection.
@@ -63,6 +65,8 @@ class ConnectionData:
     platform: Platform
     counts: Mapping[str, int]
     anchor: datetime
+    quirks: bool = True
+    """Send the values Codat's examples show but its schemas refuse (see :func:`_address`)."""
     key: int = field(init=False)
     """Hash identifying this connection's data stream."""
     anchor_ts: int = field(init=False)
@@ -191,10 +195,15 @@ def _present(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if v is not None}
 
 
+_LOWER_CASE_ADDRESS_TYPES = frozenset({"Billing", "Delivery"})
+"""The address types the spec's Customer examples spell in lower case ('billing', 'delivery')."""
+
+
 def _address(ctx: ConnectionData, h: int, kind: str) -> dict[str, Any]:
     country = ctx.platform.country + (" " if chance(h, 0.1) else "")
+    lower = ctx.quirks and kind in _LOWER_CASE_ADDRESS_TYPES and chance(mix(h, 1), 0.1)
     return {
-        "type": kind.lower() if chance(mix(h, 1), 0.05) else kind,
+        "type": kind.lower() if lower else kind,
         "line1": f"{1 + h % 200} {pick(h >> 8, ('High Street', 'Market Road', 'Station Lane', 'Mill Way'))}",
         "line2": "",
         "city": pick(h >> 16, ("London", "Leeds", "Bristol", "Dublin", "Malmo", "Austin")),
@@ -219,7 +228,6 @@ def _customer(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
         "createdDate": _source_date(ctx, h >> 9),
         "modifiedDate": modified,
         "sourceModifiedDate": _source_date(ctx, h >> 11, 30),
-        "customerType": "Individual",
     }
 
 
@@ -350,7 +358,7 @@ def _payment_method(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any
     return {
         "id": record_id("payment_methods", i),
         "name": pick(h, ("Card", "Cash", "Gift card", "PayPal", "Klarna")),
-        "status": pick(h >> 4, ("Active", "Active", "Archived", "billing")),
+        "status": pick(h >> 4, ("Active", "Active", "Archived", "Unknown")),
         "modifiedDate": modified,
         "sourceModifiedDate": _source_date(ctx, h >> 8, 90),
     }

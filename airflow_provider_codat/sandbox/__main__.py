@@ -78,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--quirks",
         choices=("on", "off"),
         default="on",
-        help="off: every response valid against Codat's spec, enums included (default on)",
+        help="off: every response valid against Codat's spec, enums and nulls included (default on)",
     )
     f = p.add_argument_group("faults")
     f.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every request")

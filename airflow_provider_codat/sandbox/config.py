@@ -355,8 +355,9 @@ class SandboxConfig:
     :param unlinked_connections: How many commerce connections, counted from the last company
         backwards, have status ``Unlinked`` instead of ``Linked``.
     :param page_cache_mb: Memory for rendered pages, reused until their dataset changes (0: off).
-    :param quirks: Send the values Codat's examples show but its spec's schemas refuse (address
-        types in lower case); False serves every response valid against the spec.
+    :param quirks: Send what Codat sends but its spec's schemas refuse: address types in lower
+        case (as in Codat's examples), and nulls the spec marks nullable only the OpenAPI 3.0 way.
+        False serves every response valid against the spec read as OpenAPI 3.0 or 3.1.
     :param faults: The initial fault configuration.
     """
 

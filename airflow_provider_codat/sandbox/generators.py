@@ -6,7 +6,8 @@ it, with the oddities Codat's own spec examples and docs show (docs/sandbox.md "
 mixed date forms and the ``0001-01-01T00:00:00`` sentinel, ids with ``:``, spaces and quotes,
 negative refunds, exponent notation, fields outside the schema, lowercase currencies,
 ``'GB '`` country codes and empty strings, all of which the spec allows; and, unless
-``ConnectionData.quirks`` is off, address types in lower case, which its schema refuses.
+``ConnectionData.quirks`` is off, address types in lower case and null supplemental content,
+which its schemas refuse (the null read as OpenAPI 3.1, as the spec declares itself).
 
 References resolve: an order's customer, products, variants, tax components, location and
 payment are records that exist on the same connection.
@@ -66,7 +67,8 @@ class ConnectionData:
     counts: Mapping[str, int]
     anchor: datetime
     quirks: bool = True
-    """Send the values Codat's examples show but its schemas refuse (see :func:`_address`)."""
+    """Send what Codat sends but the spec's schemas refuse: lower-case address types, and nulls the
+    spec marks nullable only the OpenAPI 3.0 way (see :func:`_address` and :func:`_supplemental`)."""
     key: int = field(init=False)
     """Hash identifying this connection's data stream."""
     anchor_ts: int = field(init=False)
@@ -185,6 +187,11 @@ def _currency(ctx: ConnectionData, h: int) -> str:
 def _ref(ctx: ConnectionData, resource: str, h: int) -> str | None:
     count = ctx.counts.get(resource, 0)
     return record_id(resource, h % count) if count else None
+
+
+def _supplemental(ctx: ConnectionData) -> dict[str, Any]:
+    """Empty supplemental data: ``{"content": null}``, or without quirks ``{}`` (no nulls)."""
+    return {"content": None} if ctx.quirks else {}
 
 
 def _present(record: dict[str, Any]) -> dict[str, Any]:
@@ -325,7 +332,7 @@ def _order(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
         "serviceCharges": [],
         "locationRef": {"id": location_id, "name": f"Location {location_id}"} if location_id else None,
         "customerRef": {"id": customer_id, "name": f"Customer {customer_id}"} if customer_id else None,
-        "supplementalData": {"content": None},
+        "supplementalData": _supplemental(ctx),
         "createdDate": created,
         "modifiedDate": modified,
         "sourceModifiedDate": _source_date(ctx, h >> 13, 30),
@@ -344,7 +351,7 @@ def _payment(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
         "status": pick(h >> 24, ("Paid", "Paid", "Paid", "Pending", "Failed", "Authorized")),
         "paymentProvider": ctx.platform.name,
         "dueDate": _source_date(ctx, h >> 28, 20),
-        "supplementalData": {"content": None},
+        "supplementalData": _supplemental(ctx),
         "createdDate": _source_date(ctx, h >> 30),
         "modifiedDate": modified,
         "sourceModifiedDate": _source_date(ctx, h >> 32, 30),
@@ -392,7 +399,7 @@ def _product(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
         "categorization": pick(h >> 6, ("Hardware", "Furniture", "Clothing")),
         "isGiftCard": chance(h >> 10, 0.02),
         "variants": variants,
-        "supplementalData": {"content": None},
+        "supplementalData": _supplemental(ctx),
         "productCategoryRefs": [{"id": category, "name": f"Category {category}"}] if category else [],
         "status": "Published",
         "createdDate": _source_date(ctx, h >> 12),
@@ -466,7 +473,7 @@ def _transaction(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
     if source:
         record["transactionSourceRef"] = {"id": source, "type": "Payment"}
     record.update(
-        supplementalData={"content": None},
+        supplementalData=_supplemental(ctx),
         createdDate=created,
         sourceCreatedDate=created,
         modifiedDate=modified,

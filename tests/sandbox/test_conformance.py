@@ -148,9 +148,12 @@ class WireResponse:
 class SpecValidator:
     """One published spec, ready to validate the sandbox's requests and responses."""
 
-    def __init__(self, spec: Mapping[str, Any], quirks: Sequence[EnumQuirk] = ()) -> None:
+    def __init__(
+        self, spec: Mapping[str, Any], quirks: Sequence[EnumQuirk] = (), *, nullable: bool = True
+    ) -> None:
+        """Read ``spec`` with its ``nullable`` marks honoured, or (``nullable=False``) as plain 3.1."""
         self.raw = spec
-        self.document = to_oas31(spec)
+        self.document = to_oas31(spec) if nullable else spec
         self.api = OpenAPI.from_dict(self.document, config=Config(spec_validator_cls=None))
         self.server = spec["servers"][0]["url"]
         self.operations: dict[str, tuple[str, str, dict[str, Any]]] = {
@@ -435,6 +438,15 @@ def validators(commerce_spec: dict[str, Any], platform_spec: dict[str, Any]) -> 
 
 
 @pytest.fixture(scope="module")
+def literal(commerce_spec: dict[str, Any], platform_spec: dict[str, Any]) -> dict[str, SpecValidator]:
+    """The specs read as the OpenAPI 3.1 they declare, which ignores their ``nullable`` marks."""
+    return {
+        "commerce": SpecValidator(commerce_spec, nullable=False),
+        "platform": SpecValidator(platform_spec, nullable=False),
+    }
+
+
+@pytest.fixture(scope="module")
 def tolerant(commerce_spec: dict[str, Any]) -> SpecValidator:
     """The Commerce spec, tolerating exactly :data:`ENUM_QUIRKS` (for the default, quirky sandbox)."""
     return SpecValidator(commerce_spec, ENUM_QUIRKS)
@@ -623,10 +635,14 @@ def assert_retry_after(response: httpx.Response, form: str, at_most: timedelta) 
 
 
 def assert_error_message(body: Any, status: int, validator: SpecValidator) -> None:
-    """An error body is a complete ErrorMessage whose statusCode is the response's status."""
+    """An error body is a complete ErrorMessage whose statusCode is the response's status.
+
+    Only ``validation`` may be missing, when it would be null (the strict sandbox sends no nulls).
+    """
     schema = validator.raw["components"]["schemas"]["ErrorMessage"]
     assert isinstance(body, dict), body
-    assert set(body) == set(schema["properties"]), f"ErrorMessage keys {sorted(body)}"
+    assert set(body) | {"validation"} == set(schema["properties"]), f"ErrorMessage keys {sorted(body)}"
+    assert body.get("validation", {}) is not None, body
     assert body["statusCode"] == status, body
     assert isinstance(body["error"], str) and body["error"], body
     assert isinstance(body["correlationId"], str) and body["correlationId"], body
@@ -636,8 +652,9 @@ def assert_error_message(body: Any, status: int, validator: SpecValidator) -> No
 # -- the tests ---------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_strict_response_conforms_to_spec(
-    case: Case, harness: Harness, validators: dict[str, SpecValidator]
+    case: Case, harness: Harness, validators: dict[str, SpecValidator], literal: dict[str, SpecValidator]
 ) -> None:
+    """Valid with the spec's ``nullable`` honoured, and as the plain OpenAPI 3.1 it declares."""
     validator = validators[case.operation.api]
     status = case.variant.status
     assert status in validator.declared_statuses(case.operation.id), (
@@ -654,7 +671,7 @@ def test_strict_response_conforms_to_spec(
     else:
         assert request_errors, "the spec accepts a request the sandbox refused"
     assert response.headers["content-type"].startswith("application/json")
-    errors = validator.response_errors(response)
+    errors = validator.response_errors(response) + literal[case.operation.api].response_errors(response)
     assert errors == [], f"{len(errors)} spec violations:\n" + "\n".join(errors[:20])
     assert_rate_limit_headers(response)
     if status >= 400:
@@ -853,24 +870,66 @@ def _list_paths(validator: SpecValidator, company: str, connection: str) -> Iter
 
 @pytest.mark.parametrize("quirks", [True, False], ids=["quirks-on", "quirks-off"])
 def test_every_platforms_records_conform(
-    quirks: bool, tolerant: SpecValidator, validators: dict[str, SpecValidator]
+    quirks: bool,
+    tolerant: SpecValidator,
+    validators: dict[str, SpecValidator],
+    literal: dict[str, SpecValidator],
 ) -> None:
     """Each seeded commerce platform (own currency, country, id quirks) lists records the spec accepts.
 
-    With quirks on, only :data:`ENUM_QUIRKS` are tolerated; with quirks off, nothing.
+    With quirks on, only :data:`ENUM_QUIRKS` are tolerated; with quirks off, nothing, read either way.
     """
-    validator = tolerant if quirks else validators["commerce"]
+    checks = [tolerant] if quirks else [validators["commerce"], literal["commerce"]]
     problems: list[str] = []
     with (
         CodatSandbox(companies=4, connections=1, records=RECORDS, seed=7, quirks=quirks) as sandbox,
         httpx.Client(base_url=sandbox.url, headers={"Authorization": sandbox.auth_header}) as client,
     ):
         for company, connection in sandbox.connections:
-            for operation_id, path in _list_paths(validator, company, connection):
+            for operation_id, path in _list_paths(tolerant, company, connection):
                 reply = client.get(path)
                 assert reply.status_code == 200, (operation_id, reply.text)
-                problems.extend(f"{operation_id}: {e}" for e in validator.response_errors(reply))
+                problems.extend(f"{operation_id}: {e}" for v in checks for e in v.response_errors(reply))
     assert problems == []
+
+
+@pytest.mark.parametrize("quirks", [True, False], ids=["quirks-on", "quirks-off"])
+def test_the_plain_31_reading_refuses_the_nulls_of_quirks_on_only(
+    quirks: bool, literal: dict[str, SpecValidator]
+) -> None:
+    """Read as plain 3.1, the spec refuses the nulls Codat sends; the strict sandbox sends none."""
+    with (
+        CodatSandbox(records=3, quirks=quirks) as sandbox,
+        httpx.Client(base_url=sandbox.url, headers={"Authorization": sandbox.auth_header}) as client,
+    ):
+        company, connection = sandbox.connections[0]
+        replies = {
+            "commerce": [
+                client.get(f"/companies/{company}/connections/{connection}/data/commerce-orders"),
+                client.get(f"/companies/{company}/connections/{uuid.uuid4()}/data/commerce-orders"),
+            ],
+            "platform": [
+                client.get(f"/companies/{company}"),
+                client.post(f"/companies/{company}/data/queue/commerce-orders"),
+            ],
+        }
+    refused = {
+        error.split(":")[0]
+        for api, sent in replies.items()
+        for reply in sent
+        for error in literal[api].response_errors(reply)
+    }
+    assert refused == (NULLS_OF_QUIRKS_ON if quirks else set())
+
+
+NULLS_OF_QUIRKS_ON = {
+    *(f"results/{i}/supplementalData/content" for i in range(3)),
+    "validation",
+    "referenceParentCompany",
+    "statusDescription",
+    "errorMessage",
+}
+"""Where the default sandbox sends the nulls that the spec's ``nullable`` marks allow."""
 
 
 def test_records_whose_references_cannot_resolve_conform(validators: dict[str, SpecValidator]) -> None:

@@ -1,9 +1,10 @@
 """The data quirks over loopback: what the default sandbox sends, and what ``quirks=False`` leaves out.
 
-Only address types in lower case break the spec's schema; they go with quirks off. Every other
-oddity is one the spec allows and Codat's examples or docs show (docs/sandbox.md "Data quirks"),
-so both modes send it. These tests need no spec file; ``test_conformance`` checks the strict
-sandbox against the spec itself.
+Only two break the spec's schemas: address types in lower case, and nulls (which the spec allows
+only through OpenAPI 3.0's ``nullable``, though it declares 3.1); they go with quirks off. Every
+other oddity is one the spec allows and Codat's examples or docs show (docs/sandbox.md "Data
+quirks"), so both modes send it. These tests need no spec file; ``test_conformance`` checks the
+strict sandbox against the spec itself.
 """
 
 from __future__ import annotations
@@ -64,6 +65,31 @@ def test_address_types_come_in_lower_case_with_quirks_on_only(served: tuple[bool
         assert types - SCHEMA_ADDRESS_TYPES == {"billing"}  # as Codat's Customer examples spell it
     else:
         assert types <= SCHEMA_ADDRESS_TYPES
+
+
+def test_records_carry_nulls_with_quirks_on_only(served: tuple[bool, Served, str]) -> None:
+    quirks, _, text = served
+    assert ('"supplementalData":{"content":null}' in text) is quirks
+    assert ("null" in text) is quirks
+
+
+def test_platform_answers_and_errors_carry_nulls_with_quirks_on_only() -> None:
+    for quirks in (True, False):
+        with (
+            CodatSandbox(quirks=quirks) as sandbox,
+            httpx.Client(base_url=sandbox.url, headers={"Authorization": sandbox.auth_header}) as client,
+        ):
+            company = sandbox.company_ids[0]
+            replies = [
+                client.get("/companies"),
+                client.post(f"/companies/{company}/data/queue/commerce-orders"),
+                client.get(f"/companies/{company}/data/history"),
+                client.get("/companies/not-a-company"),
+                client.get("/no-such-route"),
+                client.get("/companies", headers={"Authorization": "Basic bm9wZQ=="}),
+            ]
+        assert [reply.status_code for reply in replies] == [200, 200, 200, 404, 404, 401]
+        assert all((b"null" in reply.content) is quirks for reply in replies), quirks
 
 
 def test_payment_method_statuses_are_the_schemas_in_both_modes(served: tuple[bool, Served, str]) -> None:

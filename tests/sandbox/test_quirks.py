@@ -27,7 +27,7 @@ SCHEMA_ADDRESS_TYPES = {"Billing", "Delivery", "Order", "Inventory", "Unknown"}
 SCHEMA_PAYMENT_METHOD_STATUSES = {"Unknown", "Active", "Archived"}
 
 Served = dict[str, list[dict[str, Any]]]
-"""Every record of every resource on every connection, by resource name; and their JSON texts."""
+"""Every record of every resource on every connection, by resource name."""
 
 
 @pytest.fixture(scope="module", params=[True, False], ids=["quirks-on", "quirks-off"])

@@ -1,7 +1,8 @@
 """A faithful local Codat API for demos, tests and benchmarks.
 
 Run it with ``codat-sandbox`` (or ``python -m airflow_provider_codat.sandbox``), in-process with
-:class:`CodatSandbox`, or in pytest through the ``codat_sandbox`` fixture.
+:class:`CodatSandbox`, or in pytest through the ``codat_sandbox`` fixture. Serving needs the
+``sandbox`` extra; without it, importing :class:`CodatSandbox` raises an ``ImportError`` naming it.
 """
 
 from __future__ import annotations

@@ -1,6 +1,7 @@
 """``codat-sandbox``: serve a local Codat API until SIGINT or SIGTERM.
 
-Prints one line with the base URL once the server accepts connections.
+Prints one line with the base URL once the server accepts connections; without the ``sandbox``
+extra, one line saying how to install it.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from airflow_provider_codat.resources import RESOURCES
+from airflow_provider_codat.sandbox._extra import SandboxExtraMissing
 from airflow_provider_codat.sandbox.config import (
     DEFAULT_API_KEY,
     PULL_OUTCOMES,
@@ -20,7 +22,6 @@ from airflow_provider_codat.sandbox.config import (
     FaultRule,
     SandboxConfig,
 )
-from airflow_provider_codat.sandbox.server import CodatSandbox
 
 __all__ = ["build_parser", "config_from_args", "main"]
 
@@ -73,6 +74,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--unlinked-connections", type=int, default=0, help="commerce connections with status Unlinked"
     )
     p.add_argument("--page-cache-mb", type=int, default=128, help="memory for rendered pages (0: off)")
+    p.add_argument(
+        "--quirks",
+        choices=("on", "off"),
+        default="on",
+        help="off: every response valid against Codat's spec, enums and nulls included (default on)",
+    )
     f = p.add_argument_group("faults")
     f.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every request")
     f.add_argument("--rate-limit-every", type=int, default=0, help="429 on every N-th request")
@@ -162,6 +169,7 @@ def config_from_args(args: argparse.Namespace) -> SandboxConfig:
         history_days=args.history_days,
         unlinked_connections=args.unlinked_connections,
         page_cache_mb=args.page_cache_mb,
+        quirks=args.quirks == "on",
         faults=faults,
         **extra,
     )
@@ -177,6 +185,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise ValueError("port: must be between 0 and 65535")
     except (ValueError, KeyError) as exc:
         parser.error(str(exc))
+    try:
+        from airflow_provider_codat.sandbox.server import CodatSandbox
+    except SandboxExtraMissing as exc:
+        print(f"codat-sandbox: {exc}", file=sys.stderr)
+        return 1
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda *_: stop.set())
@@ -185,7 +198,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:
         print(f"codat-sandbox: cannot listen on {args.host}:{args.port}: {exc.strerror}", file=sys.stderr)
         return 1
-    print(f"Codat sandbox listening on {sandbox.url} (API key {config.api_key!r})", flush=True)
+    strict = "" if config.quirks else ", quirks off"
+    print(f"Codat sandbox listening on {sandbox.url} (API key {config.api_key!r}{strict})", flush=True)
     try:
         stop.wait()
     finally:

@@ -24,7 +24,13 @@ from airflow_provider_codat.resources import RESOURCES, Resource
 from airflow_provider_codat.sandbox.config import DATA_TYPES
 from airflow_provider_codat.sandbox.control import control_routes
 from airflow_provider_codat.sandbox.dataset import Dataset
-from airflow_provider_codat.sandbox.errors import error_response, json_bytes, json_response, validation_item
+from airflow_provider_codat.sandbox.errors import (
+    error_response,
+    json_bytes,
+    json_response,
+    validation_item,
+    without_nulls,
+)
 from airflow_provider_codat.sandbox.faults import CodatGate
 from airflow_provider_codat.sandbox.fields import fields_for
 from airflow_provider_codat.sandbox.page_cache import PageCache
@@ -71,13 +77,15 @@ class ApiError(Exception):
         self.status, self.error, self.service, self.validation = status, error, service, validation
 
 
-def _handler(fn: Callable[[Request], Awaitable[Response]]) -> Handler:
+def _handler(fn: Callable[[Request], Awaitable[Response]], *, nulls: bool) -> Handler:
     @functools.wraps(fn)
     async def wrapped(request: Request) -> Response:
         try:
             return await fn(request)
         except ApiError as exc:
-            return error_response(exc.status, exc.error, service=exc.service, validation=exc.validation)
+            return error_response(
+                exc.status, exc.error, service=exc.service, validation=exc.validation, nulls=nulls
+            )
 
     return wrapped
 
@@ -89,6 +97,12 @@ class CodatApi:
         self.world = world
         self.pages = PageCache(world.config.page_cache_mb * 2**20)
         self.list_requests: Counter[tuple[str, str]] = Counter()
+        self.nulls = world.config.quirks
+        """Send null members as Codat does; without quirks they are left out (see ``without_nulls``)."""
+
+    def shaped(self, data: dict[str, Any]) -> dict[str, Any]:
+        """A Platform object as this sandbox sends it: with its null members only if :attr:`nulls`."""
+        return data if self.nulls else without_nulls(data)
 
     # -- lookups ------------------------------------------------------------------------------
     def company(self, request: Request) -> Company:
@@ -175,11 +189,11 @@ class CodatApi:
 
     # -- Platform -----------------------------------------------------------------------------
     async def list_companies(self, request: Request) -> Response:
-        items = [c.to_json() for c in self.world.companies.values()]
+        items = [self.shaped(c.to_json()) for c in self.world.companies.values()]
         return _paged_list(request, items, "Company")
 
     async def get_company(self, request: Request) -> Response:
-        return json_response(self.company(request).to_json())
+        return json_response(self.shaped(self.company(request).to_json()))
 
     async def list_connections(self, request: Request) -> Response:
         company = self.company(request)
@@ -218,7 +232,7 @@ class CodatApi:
                 f"as previous sync {exc.operation.id} is still in progress",
                 service="PullApi",
             ) from None
-        return json_response(op.to_json(self.world.clock()))
+        return json_response(self.shaped(op.to_json(self.world.clock())))
 
     async def list_pull_operations(self, request: Request) -> Response:
         company = self.company(request)
@@ -230,7 +244,7 @@ class CodatApi:
             ops = [op for op in ops if query.matches(op)]
         if order is not None:
             ops.sort(key=order.key, reverse=order.descending)
-        return _paged_list(request, ops, "Dataset", filtered=True)
+        return _paged_list(request, [self.shaped(op) for op in ops], "Dataset", filtered=True)
 
     async def get_pull_operation(self, request: Request) -> Response:
         company = self.company(request)
@@ -240,7 +254,7 @@ class CodatApi:
             raise ApiError(
                 404, f"No dataset was found with ID {request.path_params['datasetId']}", service="PullApi"
             )
-        return json_response(op.to_json(self.world.clock()))
+        return json_response(self.shaped(op.to_json(self.world.clock())))
 
 
 def _paging(request: Request) -> tuple[int, int]:
@@ -336,20 +350,21 @@ def _paged_list(
 def create_app(world: World) -> CodatGate:
     """Build the ASGI app: the API behind the gate, plus the control endpoints."""
     api = CodatApi(world)
+    handler = functools.partial(_handler, nulls=api.nulls)
     routes: list[Route] = []
     for resource in RESOURCES:
         if resource.listable:
             routes.append(
                 Route(
                     resource.list_path,
-                    _handler(functools.partial(api.list_records, resource=resource)),
+                    handler(functools.partial(api.list_records, resource=resource)),
                     name=resource.list_operation,
                 )
             )
         routes.append(
             Route(
                 resource.get_path,
-                _handler(functools.partial(api.get_record, resource=resource)),
+                handler(functools.partial(api.get_record, resource=resource)),
                 name=resource.get_operation,
             )
         )
@@ -369,19 +384,19 @@ def create_app(world: World) -> CodatGate:
         ),
     ]
     routes.extend(
-        Route(path, _handler(fn), methods=[method], name=name) for path, fn, method, name in platform
+        Route(path, handler(fn), methods=[method], name=name) for path, fn, method, name in platform
     )
     gate = CodatGate(world)
     app = Starlette(routes=[*control_routes(world, gate.state), *routes])
-    app.add_exception_handler(404, _not_found)
-    app.add_exception_handler(405, _not_allowed)
+    app.add_exception_handler(404, functools.partial(_not_found, nulls=api.nulls))
+    app.add_exception_handler(405, functools.partial(_not_allowed, nulls=api.nulls))
     gate.app = app
     return gate
 
 
-async def _not_found(request: Request, exc: Exception) -> Response:
-    return error_response(404, f"No route matches {request.method} {request.url.path}")
+async def _not_found(request: Request, exc: Exception, *, nulls: bool) -> Response:
+    return error_response(404, f"No route matches {request.method} {request.url.path}", nulls=nulls)
 
 
-async def _not_allowed(request: Request, exc: Exception) -> Response:
-    return error_response(405, f"Method {request.method} is not allowed on {request.url.path}")
+async def _not_allowed(request: Request, exc: Exception, *, nulls: bool) -> Response:
+    return error_response(405, f"Method {request.method} is not allowed on {request.url.path}", nulls=nulls)

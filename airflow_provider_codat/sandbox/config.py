@@ -355,6 +355,9 @@ class SandboxConfig:
     :param unlinked_connections: How many commerce connections, counted from the last company
         backwards, have status ``Unlinked`` instead of ``Linked``.
     :param page_cache_mb: Memory for rendered pages, reused until their dataset changes (0: off).
+    :param quirks: Send what Codat sends but its spec's schemas refuse: address types in lower
+        case (as in Codat's examples), and nulls the spec marks nullable only the OpenAPI 3.0 way.
+        False serves every response valid against the spec read as OpenAPI 3.0 or 3.1.
     :param faults: The initial fault configuration.
     """
 
@@ -368,6 +371,7 @@ class SandboxConfig:
     history_days: float = 30.0
     unlinked_connections: int = 0
     page_cache_mb: int = 128
+    quirks: bool = True
     faults: FaultConfig = field(default_factory=FaultConfig)
 
     def __post_init__(self) -> None:
@@ -390,6 +394,8 @@ class SandboxConfig:
             self.anchor = self.anchor.replace(tzinfo=UTC)
         if not self.api_key:
             raise ValueError("api_key: must not be empty")
+        if not isinstance(self.quirks, bool):
+            raise ValueError(f"quirks: must be True or False, got {self.quirks!r}")
         self.faults.validate()
 
     def count_for(self, resource: str) -> int:

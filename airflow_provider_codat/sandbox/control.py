@@ -1,6 +1,6 @@
 """Control endpoints under ``/_sandbox/``: read state, script faults, move data. No auth.
 
-- ``GET /_sandbox/state``: ids, fault configuration and counters.
+- ``GET /_sandbox/state``: seed, quirks, ids, fault configuration and counters.
 - ``PATCH /_sandbox/faults``: partial update of :class:`~.config.FaultConfig` (400 names a bad field).
 - ``POST /_sandbox/faults/reset``: every fault back to its default.
 - ``POST /_sandbox/payouts``: ``{"count": 1, "connection_id": optional}`` new payouts stamped now.
@@ -35,6 +35,7 @@ def control_routes(world: World, counters: Callable[[], dict[str, Any]]) -> list
             {
                 "api_key_hint": "set with --api-key",
                 "seed": world.config.seed,
+                "quirks": world.config.quirks,
                 "companies": [
                     {
                         "id": co.id,

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-__all__ = ["error_body", "error_response", "json_response", "validation_item"]
+__all__ = ["error_body", "error_response", "json_response", "validation_item", "without_nulls"]
 
 _DEFAULT_TEXT = {
     400: "Error processing request - not valid.",
@@ -26,10 +26,15 @@ _DEFAULT_TEXT = {
 
 
 def error_body(
-    status: int, error: str | None = None, *, service: str = "PublicApi", validation: Any = None
+    status: int,
+    error: str | None = None,
+    *,
+    service: str = "PublicApi",
+    validation: Any = None,
+    nulls: bool = True,
 ) -> dict[str, Any]:
-    """Build Codat's ErrorMessage for ``status``."""
-    return {
+    """Build Codat's ErrorMessage for ``status``; with ``nulls`` False, a null ``validation`` is left out."""
+    body = {
         "statusCode": status,
         "service": service,
         "error": error or _DEFAULT_TEXT.get(status, "Error"),
@@ -38,6 +43,17 @@ def error_body(
         "canBeRetried": "True" if status in (429, 500, 502, 503, 504) else "Unknown",
         "detailedErrorCode": 0,
     }
+    return body if nulls else without_nulls(body)
+
+
+def without_nulls(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Leave out the members whose value is null (the strict sandbox's answers have none).
+
+    Codat's specs mark such fields nullable the OpenAPI 3.0 way (``nullable: true``), which the
+    ``openapi: 3.1.0`` they declare no longer has: a 3.1 validator refuses the nulls. None of these
+    fields is required, so leaving them out is valid either way.
+    """
+    return {key: value for key, value in data.items() if value is not None}
 
 
 def validation_item(item_id: str, message: str) -> dict[str, Any]:
@@ -65,6 +81,8 @@ def error_response(
     service: str = "PublicApi",
     validation: Any = None,
     headers: Mapping[str, str] | None = None,
+    nulls: bool = True,
 ) -> Response:
-    """An ErrorMessage response."""
-    return json_response(error_body(status, error, service=service, validation=validation), status, headers)
+    """An ErrorMessage response (see :func:`error_body`)."""
+    body = error_body(status, error, service=service, validation=validation, nulls=nulls)
+    return json_response(body, status, headers)

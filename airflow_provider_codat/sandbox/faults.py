@@ -70,7 +70,7 @@ class CodatGate:
         headers = self._rate_headers()
         if not self._authorised(scope):
             self.rejected["unauthorised"] += 1
-            await _send_error(send, 401, headers)
+            await self._send_error(send, 401, headers)
             return
         self._count()
         headers = self._rate_headers()
@@ -81,7 +81,7 @@ class CodatGate:
             self.rejected["quota"] += 1
             reset = self._next_reset()
             retry = self._retry_after(reset - datetime.now(UTC), reset)
-            await _send_error(
+            await self._send_error(
                 send,
                 429,
                 {**headers, "Retry-After": retry},
@@ -91,17 +91,17 @@ class CodatGate:
         if self._fires("rate_limit", faults.rate_limit, path):
             self.rejected["rate_limit"] += 1
             wait = timedelta(seconds=faults.retry_after_seconds)
-            await _send_error(
+            await self._send_error(
                 send, 429, {**headers, "Retry-After": self._retry_after(wait, datetime.now(UTC) + wait)}
             )
             return
         if self._fires("server_error", faults.server_error, path):
             self.rejected["server_error"] += 1
-            await _send_error(send, faults.server_error_status, headers)
+            await self._send_error(send, faults.server_error_status, headers)
             return
         if self._fires("forced_error", faults.forced_error, path):
             self.rejected["forced_error"] += 1
-            await _send_error(send, faults.forced_error_status, headers)
+            await self._send_error(send, faults.forced_error_status, headers)
             return
         company = _COMPANY_RE.match(path)
         key = company.group(1) if company else ""
@@ -109,7 +109,7 @@ class CodatGate:
         try:
             if key and self._in_flight[key] > faults.concurrency_limit:
                 self.rejected["concurrency"] += 1
-                await _send_error(
+                await self._send_error(
                     send,
                     429,
                     {**headers, "Retry-After": "1"},
@@ -137,6 +137,13 @@ class CodatGate:
             await self.app(scope, receive, _shortening(send, headers))
         else:
             await self.app(scope, receive, _with_headers(send, headers))
+
+    async def _send_error(
+        self, send: Send, status: int, headers: dict[str, str], error: str | None = None
+    ) -> None:
+        """Answer with Codat's ErrorMessage instead of the API (null members as the API sends them)."""
+        body = error_body(status, error, nulls=self.world.config.quirks)
+        await _send_json(send, status, headers, json_bytes(body))
 
     # -- authentication -----------------------------------------------------------------------
     def _authorised(self, scope: Scope) -> bool:
@@ -216,8 +223,7 @@ def _encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
 
 
-async def _send_error(send: Send, status: int, headers: dict[str, str], error: str | None = None) -> None:
-    body = json_bytes(error_body(status, error))
+async def _send_json(send: Send, status: int, headers: dict[str, str], body: bytes) -> None:
     await send(
         {
             "type": "http.response.start",

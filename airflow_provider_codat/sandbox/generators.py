@@ -2,9 +2,12 @@
 
 A builder takes the connection's :class:`ConnectionData`, the record index and its
 ``modifiedDate`` (owned by the dataset's timeline) and returns the record as Codat would send
-it, quirks included (see API-NOTES.md "Data quirks"): mixed date forms and the
-``0001-01-01T00:00:00`` sentinel, ids with ``:``, spaces and quotes, negative refunds, fields
-outside the schema, lowercase currencies, ``'GB '`` country codes and empty strings.
+it, with the oddities Codat's own spec examples and docs show (docs/sandbox.md "Data quirks"):
+mixed date forms and the ``0001-01-01T00:00:00`` sentinel, ids with ``:``, spaces and quotes,
+negative refunds, exponent notation, fields outside the schema, lowercase currencies,
+``'GB '`` country codes and empty strings, all of which the spec allows; and, unless
+``ConnectionData.quirks`` is off, address types in lower case and null supplemental content,
+which its schemas refuse (the null read as OpenAPI 3.1, as the spec declares itself).
 
 References resolve: an order's customer, products, variants, tax components, location and
 payment are records that exist on the same connection.
@@ -63,6 +66,9 @@ class ConnectionData:
     platform: Platform
     counts: Mapping[str, int]
     anchor: datetime
+    quirks: bool = True
+    """Send what Codat sends but the spec's schemas refuse: lower-case address types, and nulls the
+    spec marks nullable only the OpenAPI 3.0 way (see :func:`_address` and :func:`_supplemental`)."""
     key: int = field(init=False)
     """Hash identifying this connection's data stream."""
     anchor_ts: int = field(init=False)
@@ -183,6 +189,11 @@ def _ref(ctx: ConnectionData, resource: str, h: int) -> str | None:
     return record_id(resource, h % count) if count else None
 
 
+def _supplemental(ctx: ConnectionData) -> dict[str, Any]:
+    """Empty supplemental data: ``{"content": null}``, or without quirks ``{}`` (no nulls)."""
+    return {"content": None} if ctx.quirks else {}
+
+
 def _present(record: dict[str, Any]) -> dict[str, Any]:
     """Drop the keys whose value is None (a reference that cannot be made is omitted).
 
@@ -191,10 +202,15 @@ def _present(record: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in record.items() if v is not None}
 
 
+_LOWER_CASE_ADDRESS_TYPES = frozenset({"Billing", "Delivery"})
+"""The address types the spec's Customer examples spell in lower case ('billing', 'delivery')."""
+
+
 def _address(ctx: ConnectionData, h: int, kind: str) -> dict[str, Any]:
     country = ctx.platform.country + (" " if chance(h, 0.1) else "")
+    lower = ctx.quirks and kind in _LOWER_CASE_ADDRESS_TYPES and chance(mix(h, 1), 0.1)
     return {
-        "type": kind.lower() if chance(mix(h, 1), 0.05) else kind,
+        "type": kind.lower() if lower else kind,
         "line1": f"{1 + h % 200} {pick(h >> 8, ('High Street', 'Market Road', 'Station Lane', 'Mill Way'))}",
         "line2": "",
         "city": pick(h >> 16, ("London", "Leeds", "Bristol", "Dublin", "Malmo", "Austin")),
@@ -219,7 +235,6 @@ def _customer(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
         "createdDate": _source_date(ctx, h >> 9),
         "modifiedDate": modified,
         "sourceModifiedDate": _source_date(ctx, h >> 11, 30),
-        "customerType": "Individual",
     }
 
 
@@ -317,7 +332,7 @@ def _order(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
         "serviceCharges": [],
         "locationRef": {"id": location_id, "name": f"Location {location_id}"} if location_id else None,
         "customerRef": {"id": customer_id, "name": f"Customer {customer_id}"} if customer_id else None,
-        "supplementalData": {"content": None},
+        "supplementalData": _supplemental(ctx),
         "createdDate": created,
         "modifiedDate": modified,
         "sourceModifiedDate": _source_date(ctx, h >> 13, 30),
@@ -336,7 +351,7 @@ def _payment(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
         "status": pick(h >> 24, ("Paid", "Paid", "Paid", "Pending", "Failed", "Authorized")),
         "paymentProvider": ctx.platform.name,
         "dueDate": _source_date(ctx, h >> 28, 20),
-        "supplementalData": {"content": None},
+        "supplementalData": _supplemental(ctx),
         "createdDate": _source_date(ctx, h >> 30),
         "modifiedDate": modified,
         "sourceModifiedDate": _source_date(ctx, h >> 32, 30),
@@ -350,7 +365,7 @@ def _payment_method(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any
     return {
         "id": record_id("payment_methods", i),
         "name": pick(h, ("Card", "Cash", "Gift card", "PayPal", "Klarna")),
-        "status": pick(h >> 4, ("Active", "Active", "Archived", "billing")),
+        "status": pick(h >> 4, ("Active", "Active", "Archived", "Unknown")),
         "modifiedDate": modified,
         "sourceModifiedDate": _source_date(ctx, h >> 8, 90),
     }
@@ -384,7 +399,7 @@ def _product(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
         "categorization": pick(h >> 6, ("Hardware", "Furniture", "Clothing")),
         "isGiftCard": chance(h >> 10, 0.02),
         "variants": variants,
-        "supplementalData": {"content": None},
+        "supplementalData": _supplemental(ctx),
         "productCategoryRefs": [{"id": category, "name": f"Category {category}"}] if category else [],
         "status": "Published",
         "createdDate": _source_date(ctx, h >> 12),
@@ -458,7 +473,7 @@ def _transaction(ctx: ConnectionData, i: int, modified: str) -> dict[str, Any]:
     if source:
         record["transactionSourceRef"] = {"id": source, "type": "Payment"}
     record.update(
-        supplementalData={"content": None},
+        supplementalData=_supplemental(ctx),
         createdDate=created,
         sourceCreatedDate=created,
         modifiedDate=modified,

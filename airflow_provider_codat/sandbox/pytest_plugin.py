@@ -1,11 +1,13 @@
 """Pytest fixtures for DAG tests against the sandbox (registered through the ``pytest11`` entry point).
 
-- ``codat_sandbox``: a sandbox shared by the session, with its faults reset after each test.
-- ``codat_sandbox_factory``: start sandboxes with your own settings; stopped after the test.
+- ``codat_sandbox``: a sandbox shared by the session, with its faults reset after each test;
+  the ini setting ``codat_sandbox_quirks = off`` serves it strictly by Codat's spec.
+- ``codat_sandbox_factory``: start sandboxes with your own settings (``quirks=False`` among
+  them); stopped after the test.
 - ``codat_airflow_conn``: sets ``AIRFLOW_CONN_CODAT_DEFAULT`` to the shared sandbox.
 
 Imports stay inside the fixtures: pytest loads this module in every session of every project
-that has the provider installed.
+that has the provider installed, with or without the ``sandbox`` extra.
 """
 
 from __future__ import annotations
@@ -19,11 +21,22 @@ if TYPE_CHECKING:
     from airflow_provider_codat.sandbox.server import CodatSandbox
 
 
+QUIRKS_INI = "codat_sandbox_quirks"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """Register the ini setting that turns the shared sandbox's quirks off."""
+    parser.addini(QUIRKS_INI, "'off' serves the shared codat_sandbox strictly by Codat's spec", default="on")
+
+
 @pytest.fixture(scope="session")
-def _codat_sandbox_session() -> Iterator[CodatSandbox]:
+def _codat_sandbox_session(pytestconfig: pytest.Config) -> Iterator[CodatSandbox]:
     from airflow_provider_codat.sandbox.server import CodatSandbox
 
-    with CodatSandbox() as sandbox:
+    setting = pytestconfig.getini(QUIRKS_INI)
+    if setting not in ("on", "off"):
+        raise pytest.UsageError(f"{QUIRKS_INI}: expected on or off, got {setting!r}")
+    with CodatSandbox(quirks=setting == "on") as sandbox:
         yield sandbox
 
 
@@ -36,7 +49,7 @@ def codat_sandbox(_codat_sandbox_session: CodatSandbox) -> Iterator[CodatSandbox
 
 @pytest.fixture
 def codat_sandbox_factory() -> Iterator[Callable[..., CodatSandbox]]:
-    """Start a sandbox with ``SandboxConfig`` keyword settings; each is stopped after the test."""
+    """Start sandboxes with ``SandboxConfig`` settings (``quirks=False``, ...); each stops after the test."""
     from airflow_provider_codat.sandbox.server import CodatSandbox
 
     started: list[CodatSandbox] = []

@@ -1,4 +1,8 @@
-"""Run the sandbox in a background thread: ``with CodatSandbox() as sandbox: ...``."""
+"""Run the sandbox in a background thread: ``with CodatSandbox() as sandbox: ...``.
+
+Importing this module without the ``sandbox`` extra raises
+:class:`~airflow_provider_codat.sandbox._extra.SandboxExtraMissing`.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,14 @@ from dataclasses import replace
 from types import TracebackType
 from typing import Any
 
-from airflow_provider_codat.sandbox.app import create_app
+from airflow_provider_codat.sandbox._extra import sandbox_extra
 from airflow_provider_codat.sandbox.config import SandboxConfig
 from airflow_provider_codat.sandbox.world import World
+
+with sandbox_extra():
+    import uvicorn
+
+    from airflow_provider_codat.sandbox.app import create_app
 
 __all__ = ["CodatSandbox"]
 
@@ -43,8 +52,6 @@ class CodatSandbox:
     # -- lifecycle ----------------------------------------------------------------------------
     def start(self) -> CodatSandbox:
         """Bind, start serving, and return once the server accepts connections."""
-        import uvicorn
-
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

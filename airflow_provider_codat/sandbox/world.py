@@ -177,7 +177,9 @@ class World:
                     uuid_for(cfg.seed, 2, ci, k), company.id, platform, "Commerce", "Linked", created
                 )
                 counts = {r.name: cfg.count_for(r.name) for r in RESOURCES}
-                ctx = ConnectionData(cfg.seed, company.id, conn.id, name, platform, counts, cfg.anchor)
+                ctx = ConnectionData(
+                    cfg.seed, company.id, conn.id, name, platform, counts, cfg.anchor, cfg.quirks
+                )
                 for r in RESOURCES:
                     conn.datasets[r.name] = Dataset(r, ctx, base_count=counts[r.name], history=cfg.history)
                 company.connections[conn.id] = conn

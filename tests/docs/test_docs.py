@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = ROOT / "docs"
 
 
 def test_every_public_operator_is_named_in_the_docs() -> None:
@@ -37,3 +42,23 @@ def test_the_sandbox_guide_example_test_passes(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "3 passed" in result.stdout
+
+
+def test_the_sdist_ships_the_changelog(tmp_path: Path) -> None:
+    uv = shutil.which("uv", path=str(Path(sys.executable).parent)) or shutil.which("uv")
+    if uv is None:
+        pytest.skip("uv (which make venv installs) is needed to build the sdist")
+    subprocess.run(
+        [uv, "build", "--sdist", "--out-dir", str(tmp_path), str(ROOT)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (sdist,) = tmp_path.glob("*.tar.gz")
+    with tarfile.open(sdist) as archive:
+        member = next(m for m in archive.getmembers() if m.name.partition("/")[2] == "CHANGELOG.md")
+        shipped = archive.extractfile(member)
+        assert shipped is not None
+        text = shipped.read().decode()
+    assert text == (ROOT / "CHANGELOG.md").read_text()
+    assert "\n## [Unreleased]\n" in text

@@ -62,6 +62,25 @@ def test_cli_prints_its_url_serves_and_stops_on_sigterm() -> None:
         proc.kill()
 
 
+def test_cli_says_when_quirks_are_off_and_serves_strictly() -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "airflow_provider_codat.sandbox", "--port", "0", "--quirks", "off"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.endswith("(API key 'codat-sandbox', quirks off)\n"), line
+        url = line.split(" on ")[1].split(" ")[0]
+        assert httpx.get(url + "/_sandbox/state").json()["quirks"] is False
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=30) == 0
+    finally:
+        proc.kill()
+
+
 def test_cli_refuses_bad_settings_naming_them() -> None:
     result = subprocess.run(
         [sys.executable, "-m", "airflow_provider_codat.sandbox", "--companies", "0"],
@@ -88,9 +107,13 @@ def test_cli_flags_map_onto_the_config() -> None:
             "orders=9",
             "--anchor",
             "2025-05-01",
+            "--quirks",
+            "off",
         ]
     )
     config = config_from_args(args)
+    assert config.quirks is False
+    assert config_from_args(build_parser().parse_args([])).quirks is True
     assert config.faults.rate_limit.every == 4
     assert config.faults.retry_after_form == "http-date"
     assert config.faults.pull_outcome == {"*": "FetchError"}

@@ -7,7 +7,7 @@ from typing import Any, Protocol
 
 from pydantic import ValidationError
 
-from airflow_provider_codat.client._config import DEFAULT_BASE_URL, ClientConfig
+from airflow_provider_codat.client import DEFAULT_BASE_URL, ClientConfig
 from airflow_provider_codat.exceptions import CodatConnectionError
 
 __all__ = ["EXTRA_FIELDS", "OLD_EXTRA_PREFIX", "config_from_connection"]

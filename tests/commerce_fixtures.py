@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -10,24 +9,23 @@ from typing import Any
 import httpx
 import pytest
 
-from airflow_provider_codat.sandbox import CodatSandbox
+from airflow_provider_codat.sandbox import FAST_RETRIES, CodatSandbox
 
 API_KEY = "sk-commerce-tests-Q7x2-SECRET"
-CONNECTIONS = 96
-FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 5, "max_attempts": 3}
-"""Connection extras that keep per-call retries short: three attempts, waits of at most 1 s."""
+CONNECTIONS = 160
+FAST = FAST_RETRIES
+"""The one set of connection extras that keep per-call retries short in every test."""
 
 
-@pytest.fixture(scope="package")
-def sandbox() -> Iterator[CodatSandbox]:
+@pytest.fixture(scope="session")
+def sandbox(codat_sandboxes: Callable[..., CodatSandbox]) -> CodatSandbox:
     """One company with many commerce connections (one per test), 200 seeded transactions on each."""
-    with CodatSandbox(
+    return codat_sandboxes(
         companies=1, connections=CONNECTIONS, records=5, record_counts={"transactions": 200}, api_key=API_KEY
-    ) as sb:
-        yield sb
+    )
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="session")
 def _fresh_connections(sandbox: CodatSandbox) -> Iterator[tuple[str, str]]:
     return iter(sandbox.connections)
 
@@ -49,16 +47,9 @@ def _reset_faults(request: pytest.FixtureRequest) -> Iterator[None]:
         request.getfixturevalue("sandbox").reset_faults()
 
 
-def connection_json(sb: CodatSandbox, *, password: str | None = None, **extra: Any) -> str:
+def connection_json(sb: CodatSandbox, password: str | None = None, **extra: Any) -> str:
     """``AIRFLOW_CONN_*`` JSON for the sandbox, with fast retries unless ``extra`` says otherwise."""
-    return json.dumps(
-        {
-            "conn_type": "codat",
-            "host": sb.url,
-            "password": sb.api_key if password is None else password,
-            "extra": {**FAST, **extra},
-        }
-    )
+    return sb.airflow_connection(password=password, extra={**FAST, **extra})
 
 
 @pytest.fixture
@@ -70,11 +61,6 @@ def codat_env(sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> Callabl
 
     point()
     return point
-
-
-def requests_today(sb: CodatSandbox) -> int:
-    """The sandbox's count of authenticated API requests."""
-    return int(httpx.get(f"{sb.url}/_sandbox/state").json()["counters"]["requests_today"])
 
 
 def this_second() -> datetime:

@@ -10,7 +10,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["DEFAULT_API_KEY", "CodatSandbox", "ConnectionFaults", "FaultConfig", "FaultRule", "SandboxConfig"]
+__all__ = [
+    "DEFAULT_API_KEY",
+    "FAST_RETRIES",
+    "CodatSandbox",
+    "ConnectionFaults",
+    "FaultConfig",
+    "FaultRule",
+    "SandboxConfig",
+]
 
 _LAZY = {
     "CodatSandbox": "airflow_provider_codat.sandbox.server",
@@ -19,6 +27,7 @@ _LAZY = {
     "FaultRule": "airflow_provider_codat.sandbox.config",
     "ConnectionFaults": "airflow_provider_codat.sandbox.config",
     "DEFAULT_API_KEY": "airflow_provider_codat.sandbox.config",
+    "FAST_RETRIES": "airflow_provider_codat.sandbox.config",
 }
 
 

@@ -20,6 +20,7 @@ from airflow_provider_codat.resources import RESOURCES
 __all__ = [
     "DATA_TYPES",
     "DEFAULT_API_KEY",
+    "FAST_RETRIES",
     "MAX_RECORDS_AT_ONCE",
     "PULL_OUTCOMES",
     "ConnectionFaults",
@@ -30,6 +31,9 @@ __all__ = [
 
 DEFAULT_API_KEY = "codat-sandbox"
 """The sandbox's documented default API key (send ``Authorization: Basic base64(key)``)."""
+
+FAST_RETRIES: dict[str, float] = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10, "max_attempts": 3}
+"""Connection extras that keep per-call retries short in tests: 3 attempts, waits of at most 1 s."""
 
 RetryAfterForm = Literal["seconds", "http-date"]
 PULL_OUTCOMES = ENDING_STATUSES

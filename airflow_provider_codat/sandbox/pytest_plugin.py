@@ -4,7 +4,10 @@
   the ini setting ``codat_sandbox_quirks = off`` serves it strictly by Codat's spec.
 - ``codat_sandbox_factory``: start sandboxes with your own settings (``quirks=False`` among
   them); stopped after the test.
-- ``codat_airflow_conn``: sets ``AIRFLOW_CONN_CODAT_DEFAULT`` to the shared sandbox.
+- ``codat_sandboxes``: a sandbox with your own settings, started once per session and shared by
+  every test that asks for the same settings (reset its faults yourself).
+- ``codat_airflow_conn``: sets ``AIRFLOW_CONN_CODAT_DEFAULT`` to the shared sandbox, with short
+  per-call retries (:data:`~airflow_provider_codat.sandbox.config.FAST_RETRIES`).
 
 Imports stay inside the fixtures: pytest loads this module in every session of every project
 that has the provider installed, with or without the ``sandbox`` extra.
@@ -64,8 +67,28 @@ def codat_sandbox_factory() -> Iterator[Callable[..., CodatSandbox]]:
         sandbox.stop()
 
 
+@pytest.fixture(scope="session")
+def codat_sandboxes() -> Iterator[Callable[..., CodatSandbox]]:
+    """Return the session's sandbox with these ``SandboxConfig`` settings, starting it on first use."""
+    from airflow_provider_codat.sandbox.server import CodatSandbox
+
+    started: dict[str, CodatSandbox] = {}
+
+    def shared(**settings: Any) -> CodatSandbox:
+        key = repr(sorted(settings.items()))
+        if key not in started:
+            started[key] = CodatSandbox(**settings).start()
+        return started[key]
+
+    yield shared
+    for sandbox in started.values():
+        sandbox.stop()
+
+
 @pytest.fixture
 def codat_airflow_conn(codat_sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> CodatSandbox:
-    """Point the ``codat_default`` Airflow connection at the shared sandbox."""
-    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", codat_sandbox.airflow_connection())
+    """Point the ``codat_default`` Airflow connection at the shared sandbox, with short per-call retries."""
+    from airflow_provider_codat.sandbox.config import FAST_RETRIES
+
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", codat_sandbox.airflow_connection(extra=FAST_RETRIES))
     return codat_sandbox

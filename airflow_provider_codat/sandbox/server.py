@@ -10,6 +10,7 @@ import base64
 import json
 import socket
 import threading
+from collections.abc import Mapping
 from dataclasses import replace
 from types import TracebackType
 from typing import Any
@@ -127,9 +128,33 @@ class CodatSandbox:
         """Ids of every commerce connection, in order."""
         return [conn for _, conn in self.connections]
 
-    def airflow_connection(self, conn_type: str = "codat") -> str:
-        """A JSON Airflow connection pointing at this sandbox, for ``AIRFLOW_CONN_<ID>``."""
-        return json.dumps({"conn_type": conn_type, "host": self.url, "password": self.api_key})
+    def airflow_connection(
+        self, conn_type: str = "codat", *, password: str | None = None, extra: Mapping[str, Any] | None = None
+    ) -> str:
+        """A JSON Airflow connection pointing at this sandbox, for ``AIRFLOW_CONN_<ID>``.
+
+        :param password: The API key to send (default: the sandbox's own).
+        :param extra: Connection extras, e.g. ``FAST_RETRIES`` to keep per-call retries short.
+        """
+        conn: dict[str, Any] = {
+            "conn_type": conn_type,
+            "host": self.url,
+            "password": self.api_key if password is None else password,
+        }
+        if extra:
+            conn["extra"] = dict(extra)
+        return json.dumps(conn)
+
+    def counters(self) -> dict[str, Any]:
+        """The request counters of ``GET /_sandbox/state``: ``requests_today``, ``rejected`` by kind, ..."""
+        import httpx
+
+        counters: dict[str, Any] = httpx.get(f"{self.url}/_sandbox/state").json()["counters"]
+        return counters
+
+    def requests_today(self) -> int:
+        """How many authenticated API requests the sandbox has answered (its daily-quota count)."""
+        return int(self.counters()["requests_today"])
 
     # -- scripting faults and data ------------------------------------------------------------
     def set_faults(self, **changes: Any) -> None:

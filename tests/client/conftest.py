@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 # Airflow writes into $AIRFLOW_HOME when first imported (the models round trip goes through the hook).
@@ -15,39 +15,25 @@ import httpx
 import pytest
 
 from airflow_provider_codat.client import ClientConfig, RetryPolicy
-from airflow_provider_codat.sandbox import CodatSandbox
+from airflow_provider_codat.sandbox import FAST_RETRIES, CodatSandbox
 
 RECORDS = 30
 
 
 @pytest.fixture(scope="package")
-def sandbox() -> Iterator[CodatSandbox]:
+def sandbox(codat_sandboxes: Callable[..., CodatSandbox]) -> CodatSandbox:
     """Two companies with two commerce connections each, 30 records of every resource."""
-    with CodatSandbox(companies=2, connections=2, records=RECORDS) as sb:
-        yield sb
-
-
-@pytest.fixture(autouse=True)
-def _reset_faults(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    if "sandbox" in request.fixturenames:
-        request.getfixturevalue("sandbox").reset_faults()
+    return codat_sandboxes(companies=2, connections=2, records=RECORDS)
 
 
 def fast_retry(**overrides: Any) -> RetryPolicy:
     """A retry policy with waits of milliseconds, so fault tests stay fast."""
-    settings: dict[str, Any] = {"max_attempts": 6, "initial_wait": 0.01, "max_wait": 2.0, "max_total": 30.0}
-    return RetryPolicy(**{**settings, **overrides})
+    return RetryPolicy(**{**FAST_RETRIES, **overrides})
 
 
 def config_for(sb: CodatSandbox, *, retry: RetryPolicy | None = None, **settings: Any) -> ClientConfig:
     """Client settings pointing at ``sb`` with :func:`fast_retry` unless told otherwise."""
     return ClientConfig(api_key=sb.api_key, base_url=sb.url, retry=retry or fast_retry(), **settings)
-
-
-def requests_today(sb: CodatSandbox) -> int:
-    """The sandbox's count of authenticated API requests (control endpoints are not counted)."""
-    return int(httpx.get(f"{sb.url}/_sandbox/state").json()["counters"]["requests_today"])
 
 
 def list_path(sb: CodatSandbox, resource_path: str, which: int = 0) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -167,9 +167,8 @@ def test_page_size_defaults_to_the_config(sandbox: CodatSandbox, mode: str) -> N
 
 
 @pytest.fixture(scope="module")
-def big() -> Iterator[CodatSandbox]:
-    with CodatSandbox(companies=1, connections=1, records=3, record_counts={"transactions": 12000}) as sb:
-        yield sb
+def big(codat_sandboxes: Callable[..., CodatSandbox]) -> CodatSandbox:
+    return codat_sandboxes(companies=1, connections=1, records=3, record_counts={"transactions": 12000})
 
 
 @pytest.mark.parametrize("mode", MODES)

@@ -10,7 +10,7 @@ yielded a record twice.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -31,16 +31,15 @@ ORDERINGS = [None, "modifiedDate", "-modifiedDate", "totalAmount", "-createdDate
 
 
 @pytest.fixture(scope="module")
-def moving() -> Iterator[CodatSandbox]:
+def moving(codat_sandboxes: Callable[..., CodatSandbox]) -> CodatSandbox:
     """300 transactions whose modifiedDates the tests keep moving (membership never changes)."""
-    with CodatSandbox(
+    return codat_sandboxes(
         companies=1,
         connections=1,
         records=3,
         record_counts={"transactions": RECORDS},
         faults=FaultConfig(daily_quota=10**9),  # hundreds of pulls a run
-    ) as sb:
-        yield sb
+    )
 
 
 def assert_exact_or_gave_up(sb: CodatSandbox, run: object, path: str, query: str | None, limit: int) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
+from collections.abc import Callable
 
 import pytest
 from pytest_mock import MockerFixture
@@ -19,10 +19,9 @@ SIZE = 10
 
 
 @pytest.fixture(scope="module")
-def crowded() -> Iterator[CodatSandbox]:
+def crowded(codat_sandboxes: Callable[..., CodatSandbox]) -> CodatSandbox:
     """A company that takes 3 requests at once (others hold the rest of Codat's 10)."""
-    with CodatSandbox(companies=1, connections=1, records=3, record_counts={"orders": RECORDS}) as sb:
-        yield sb
+    return codat_sandboxes(companies=1, connections=1, records=3, record_counts={"orders": RECORDS})
 
 
 @pytest.mark.parametrize("mode", MODES)

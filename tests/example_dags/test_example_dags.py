@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +14,7 @@ import pytest
 
 from airflow_provider_codat.resources import listable_resources
 from airflow_provider_codat.sandbox import CodatSandbox
+from tests.commerce_fixtures import FAST
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "example_dags"
 DAG_IDS = {
@@ -24,23 +25,21 @@ DAG_IDS = {
     "codat_hook_taskflow",
 }
 ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
-FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10}
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[CodatSandbox]:
+def sandbox(codat_sandboxes: Callable[..., CodatSandbox]) -> CodatSandbox:
     """Two companies of two connections (the last Unlinked); one day of history, ending at ANCHOR."""
-    with CodatSandbox(
+    sb = codat_sandboxes(
         companies=2, connections=2, records=12, anchor=ANCHOR, history_days=1, unlinked_connections=1
-    ) as sb:
-        sb.set_faults(sync_seconds=0.2)
-        yield sb
+    )
+    sb.set_faults(sync_seconds=0.2)
+    return sb
 
 
 @pytest.fixture
 def codat_env(sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> CodatSandbox:
-    conn = {"conn_type": "codat", "host": sandbox.url, "password": sandbox.api_key, "extra": FAST}
-    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", sandbox.airflow_connection(extra=FAST))
     return sandbox
 
 

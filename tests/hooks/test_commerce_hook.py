@@ -30,8 +30,9 @@ from airflow_provider_codat.hooks.commerce import CodatCommerceHook
 from airflow_provider_codat.hooks.platform import TEST_ATTEMPTS, check_page_size
 from airflow_provider_codat.resources import RESOURCES, listable_resources
 from airflow_provider_codat.sandbox import CodatSandbox
+from tests.commerce_fixtures import FAST, connection_json
 
-from .conftest import API_KEY, FAST, RECORDS, json_connection, requests_today
+from .conftest import API_KEY, RECORDS
 
 LISTABLE = list(listable_resources())
 NOT_A_UUID = "acme-coffee"
@@ -51,17 +52,17 @@ def test_constructing_reads_no_connection_and_sends_nothing(
     sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("AIRFLOW_CONN_NOT_DEFINED_ANYWHERE", raising=False)
-    before = requests_today(sandbox)
+    before = sandbox.requests_today()
     missing = CodatCommerceHook("not_defined_anywhere")
     assert "config" not in missing.__dict__ and "client" not in missing.__dict__
-    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", json_connection(sandbox))
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", connection_json(sandbox))
     present = CodatCommerceHook()
     assert "config" not in present.__dict__ and "client" not in present.__dict__
-    assert requests_today(sandbox) == before
+    assert sandbox.requests_today() == before
     with pytest.raises(Exception, match="not_defined_anywhere"):
         _ = missing.config
     assert present.config.base_url == sandbox.url  # read on first use
-    assert requests_today(sandbox) == before
+    assert sandbox.requests_today() == before
 
 
 def test_the_connection_is_read_once(hook: CodatCommerceHook, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -86,7 +87,7 @@ def test_test_connection_with_the_plugin_fixture(codat_airflow_conn: CodatSandbo
 
 def test_test_connection_wrong_key(sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
     wrong = "sk-wrong-Kq71-NOPE"
-    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", json_connection(sandbox, password=wrong))
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", connection_json(sandbox, password=wrong))
     ok, message = CodatCommerceHook().test_connection()
     assert not ok
     assert "401" in message and "API key" in message
@@ -178,7 +179,7 @@ def test_test_connection_messages_name_no_connection_id(
     """The UI tests a copy under a temporary id (``irZlTJGb``): no message quotes the id it was given."""
 
     def test(password: str | None = None, **extra: Any) -> str:
-        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", json_connection(sandbox, password, **extra))
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", connection_json(sandbox, password, **extra))
         return CodatCommerceHook(conn_id).test_connection()[1]
 
     messages = {
@@ -457,12 +458,12 @@ def test_bad_input_is_refused_before_any_request(
     call: Callable[[CodatCommerceHook], Any],
     parameter: str,
 ) -> None:
-    before = requests_today(sandbox)
+    before = sandbox.requests_today()
     with pytest.raises(CodatConfigError) as caught:
         call(hook)
     assert isinstance(caught.value, ValueError)
     assert str(caught.value).startswith(f"{parameter}:")
-    assert requests_today(sandbox) == before
+    assert sandbox.requests_today() == before
 
 
 def test_upper_case_ids_are_sent_in_canonical_lower_case(

@@ -15,8 +15,7 @@ from airflow_provider_codat.exceptions import CodatConfigError
 from airflow_provider_codat.hooks._connection import EXTRA_FIELDS, config_from_connection
 from airflow_provider_codat.hooks.commerce import CodatCommerceHook
 from airflow_provider_codat.sandbox import CodatSandbox
-
-from .conftest import json_connection
+from tests.commerce_fixtures import connection_json
 
 SECRET = "sk-live-TOPSECRET-8f2a"
 SECRET_B64 = base64.b64encode(SECRET.encode()).decode()
@@ -64,8 +63,8 @@ def chain_text(error: BaseException) -> str:
 # --- JSON and URI connections --------------------------------------------------------------------------
 
 
-def test_json_connection_with_extras(sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    value = json_connection(sandbox, page_size=250, max_concurrency=3, timeout=12.5, max_attempts=4)
+def test_connection_json_with_extras(sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    value = connection_json(sandbox, page_size=250, max_concurrency=3, timeout=12.5, max_attempts=4)
     config = config_from_connection(from_env(monkeypatch, value))
     assert config.base_url == sandbox.url
     assert config.api_key.get_secret_value() == sandbox.api_key
@@ -197,7 +196,7 @@ def test_raw_key_and_basic_header_both_work(
 ) -> None:
     password = sandbox.api_key if form == "raw" else sandbox.auth_header
     if style == "json":
-        value = json_connection(sandbox, password=password)
+        value = connection_json(sandbox, password=password)
     else:
         host, port = host_port(sandbox)
         value = f"codat://:{quote(password, safe='')}@{host}:{port}/http?initial_wait=0.01"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -10,25 +9,23 @@ from typing import Any
 import pytest
 
 from airflow_provider_codat.sandbox import CodatSandbox
+from tests.commerce_fixtures import FAST
 
 ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
-FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10}
 
 
 @pytest.fixture(scope="package")
-def sandbox() -> Iterator[CodatSandbox]:
+def sandbox(codat_sandboxes: Callable[..., CodatSandbox]) -> CodatSandbox:
     """Two companies of two commerce connections (the last Unlinked), 40 records each, anchored."""
-    with CodatSandbox(
+    return codat_sandboxes(
         companies=2, connections=2, records=40, anchor=ANCHOR, history_days=4, unlinked_connections=1
-    ) as sb:
-        yield sb
+    )
 
 
 @pytest.fixture
 def codat_env(sandbox: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[CodatSandbox]:
     """``codat_default`` points at the sandbox, with fast per-call retries."""
-    conn = {"conn_type": "codat", "host": sandbox.url, "password": sandbox.api_key, "extra": FAST}
-    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", sandbox.airflow_connection(extra=FAST))
     yield sandbox
     sandbox.reset_faults()
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException, AirflowSkipException
 
@@ -45,11 +44,6 @@ ISSUE_NAMES = {
 }
 COMPANY = "11111111-2222-4333-8444-555555555555"
 CONNECTION = "66666666-7777-4888-9999-000000000000"
-
-
-def requests_today(sandbox: CodatSandbox) -> int:
-    """The sandbox's count of authenticated API requests."""
-    return int(httpx.get(f"{sandbox.url}/_sandbox/state").json()["counters"]["requests_today"])
 
 
 def ids(sandbox: CodatSandbox, which: int = 0) -> dict[str, str]:
@@ -378,14 +372,14 @@ def test_daily_quota_defers_until_the_reset_when_deferrable(codat_env: CodatSand
 
 
 def test_bad_templated_id_fails_before_any_request(codat_env: CodatSandbox) -> None:
-    before = httpx.get(codat_env.url + "/_sandbox/state").json()["counters"]["requests_today"]
+    before = codat_env.requests_today()
     op = commerce.CodatListOrdersOperator(
         task_id="t", company_id="{{ x }}", connection_id=CONNECTION, full_refresh=True
     )
     op.company_id = "rendered-but-wrong"
     with pytest.raises(AirflowFailException, match="company_id"):
         op.execute(CONTEXT)
-    assert httpx.get(codat_env.url + "/_sandbox/state").json()["counters"]["requests_today"] == before
+    assert codat_env.requests_today() == before
 
 
 @pytest.mark.parametrize(
@@ -396,7 +390,7 @@ def test_a_bad_output_path_fails_at_execute_start_without_retries(
     codat_env: CodatSandbox, tmp_path: Path, name: str, output: str
 ) -> None:
     (tmp_path / "file").write_text("not a directory")
-    before = requests_today(codat_env)
+    before = codat_env.requests_today()
     op = commerce.CodatListOrdersOperator(
         task_id="t",
         **ids(codat_env),
@@ -406,7 +400,7 @@ def test_a_bad_output_path_fails_at_execute_start_without_retries(
     with pytest.raises(AirflowFailException, match="output") as caught:
         op.execute(CONTEXT)
     assert type(caught.value) is AirflowFailException
-    assert requests_today(codat_env) == before
+    assert codat_env.requests_today() == before
 
 
 SECRET = "sk-live-TOPSECRET-8f2a"
@@ -485,13 +479,13 @@ def test_a_record_id_that_cannot_address_a_record_is_refused_at_parse_time() -> 
 def test_a_record_id_rendered_as_a_dot_segment_fails_before_any_request(
     codat_env: CodatSandbox, rendered: str
 ) -> None:
-    before = requests_today(codat_env)
+    before = codat_env.requests_today()
     op = CodatGetRecordOperator(task_id="t", resource="orders", record_id="{{ params.id }}", **ids(codat_env))
     op.record_id = rendered
     with pytest.raises(AirflowFailException, match="record_id") as caught:
         op.execute(CONTEXT)
     assert type(caught.value) is AirflowFailException
-    assert requests_today(codat_env) == before
+    assert codat_env.requests_today() == before
 
 
 def test_fan_out_keeps_linked_commerce_connections(codat_env: CodatSandbox) -> None:

@@ -17,36 +17,30 @@ from airflow_provider_codat.resources import listable_resources
 from airflow_provider_codat.sandbox import CodatSandbox
 from airflow_provider_codat.sandbox.config import FaultConfig
 from tests.airflow_versions import needs_retry_policies
+from tests.commerce_fixtures import FAST
 
 ANCHOR = datetime(2026, 1, 1, tzinfo=UTC)
-FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10, "max_attempts": 2}
 RESOURCES = [r.name for r in listable_resources()]
 
 
 @pytest.fixture(scope="module")
-def fleet() -> Iterator[CodatSandbox]:
+def fleet(codat_sandboxes: Callable[..., CodatSandbox]) -> CodatSandbox:
     """Three companies of two commerce connections, 30 records of every resource, latency per request."""
-    with CodatSandbox(
+    return codat_sandboxes(
         companies=3,
         connections=2,
         records=30,
         anchor=ANCHOR,
         history_days=4,
         faults=FaultConfig(latency_ms=20, daily_quota=10**9),
-    ) as sb:
-        yield sb
+    )
 
 
 @pytest.fixture
 def codat(fleet: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> Iterator[CodatSandbox]:
-    conn = {"conn_type": "codat", "host": fleet.url, "password": fleet.api_key, "extra": FAST}
-    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", fleet.airflow_connection(extra=FAST))
     yield fleet
     fleet.set_faults(**{**FaultConfig(latency_ms=20, daily_quota=10**9).to_json()})
-
-
-def counters(sb: CodatSandbox) -> dict[str, Any]:
-    return dict(httpx.get(f"{sb.url}/_sandbox/state").json()["counters"])
 
 
 def truth(sb: CodatSandbox, company: str, connection: str, resource: str) -> set[str]:
@@ -75,13 +69,13 @@ def pairs_of(sb: CodatSandbox) -> list[dict[str, str]]:
 def test_one_task_lands_every_pair_exactly_with_no_request_refused(
     codat: CodatSandbox, run_task: Callable[..., tuple[str, Any]], tmp_path: Path
 ) -> None:
-    before = counters(codat)
+    before = codat.counters()
     state, result = run_task(
         lambda: CodatExtractOperator(
             task_id="extract", connections=pairs_of(codat), output=str(tmp_path), full_refresh=True
         )
     )
-    after = counters(codat)
+    after = codat.counters()
     assert state == "success", result
     pairs = len(codat.connections) * len(RESOURCES)
     assert result["pairs"] == {"done": pairs, "landed_before": 0, "skipped": 0, "failed": 0, "not_started": 0}
@@ -100,11 +94,13 @@ def test_a_retry_pulls_only_the_pairs_that_did_not_land(
     codat: CodatSandbox, run_task: Callable[..., tuple[str, Any]], tmp_path: Path
 ) -> None:
     products = len(codat.connections)
-    # Every products request of the first try fails (two attempts each), then Codat recovers.
+    attempts = int(FAST["max_attempts"])
+    # Every products request of the first try fails (each of its attempts), then Codat recovers.
     codat.set_faults(
-        server_error={"burst": 2 * products, "path_contains": "commerce-products"}, server_error_status=503
+        server_error={"burst": attempts * products, "path_contains": "commerce-products"},
+        server_error_status=503,
     )
-    before = counters(codat)
+    before = codat.counters()
     state, result = run_task(
         lambda: CodatExtractOperator(
             task_id="extract",
@@ -115,11 +111,11 @@ def test_a_retry_pulls_only_the_pairs_that_did_not_land(
             retry_delay=timedelta(0),
         )
     )
-    sent = counters(codat)["requests_today"] - before["requests_today"]
+    sent = codat.counters()["requests_today"] - before["requests_today"]
     pairs = len(codat.connections) * len(RESOURCES)
     assert state == "success", result
     assert result["pairs"]["done"] == products and result["pairs"]["landed_before"] == pairs - products
-    assert sent == pairs - products + 2 * products + products  # first try, its failures, the retry
+    assert sent == pairs - products + attempts * products + products  # first try, its failures, the retry
     for company, connection in codat.connections:
         directory = tmp_path / "products" / f"company={company}" / f"connection={connection}"
         assert landed_ids(directory) == truth(codat, company, connection, "products")
@@ -131,8 +127,8 @@ def test_a_wrong_key_stops_the_extract_naming_the_airflow_connection_to_fix(
     from airflow.providers.common.compat.sdk import AirflowFailException
 
     wrong = "sk-wrong-Xe93-NOPE"
-    conn = {"conn_type": "codat", "host": codat.url, "password": wrong, "extra": FAST}
-    monkeypatch.setenv("AIRFLOW_CONN_CODAT_WRONG_KEY", json.dumps(conn))
+    conn = codat.airflow_connection(password=wrong, extra=FAST)
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_WRONG_KEY", conn)
     op = CodatExtractOperator(
         task_id="extract",
         connections=pairs_of(codat),
@@ -152,7 +148,7 @@ def test_a_wrong_key_stops_the_extract_naming_the_airflow_connection_to_fix(
 def test_a_spent_daily_quota_stops_new_pairs_and_keeps_what_landed(
     codat: CodatSandbox, run_task: Callable[..., tuple[str, Any]], tmp_path: Path
 ) -> None:
-    used = counters(codat)["requests_today"]
+    used = codat.counters()["requests_today"]
     codat.set_faults(daily_quota=used + 25)
     state, _ = run_task(
         lambda: CodatExtractOperator(
@@ -170,7 +166,7 @@ def test_a_spent_daily_quota_stops_new_pairs_and_keeps_what_landed(
     assert outcomes.count("done") == 25 and outcomes.count("failed") == 0
     assert outcomes.count("not_started") == len(outcomes) - 25
     assert summary["retry_at"] is not None
-    assert counters(codat)["requests_today"] - used <= 25 + 4  # the pulls in flight, then no new one
+    assert codat.counters()["requests_today"] - used <= 25 + 4  # the pulls in flight, then no new one
 
 
 def test_batches_fan_out_past_max_map_length(
@@ -186,7 +182,7 @@ def test_batches_fan_out_past_max_map_length(
         CodatExtractOperator.partial(
             task_id="extract", output=str(tmp_path), full_refresh=True, resource_names=["orders", "payments"]
         ).expand(connections=batches.output)
-    before = counters(codat)
+    before = codat.counters()
     run = dag_test(dag)
     with create_session() as session:
         query = session.query(TaskInstance).filter_by(dag_id=dag.dag_id, run_id=run.run_id, task_id="extract")
@@ -199,7 +195,7 @@ def test_batches_fan_out_past_max_map_length(
     assert labels == sorted(f"2 connections from {company}" for company in companies)
     assert sum(r["records"]["orders"] for r in results) == 30 * len(codat.connections)
     # listing the companies, then one page per pair: nothing refused
-    after = counters(codat)
+    after = codat.counters()
     assert after["requests_today"] - before["requests_today"] == 1 + 2 * len(codat.connections)
     assert after["rejected"]["concurrency"] == before["rejected"]["concurrency"]
     for company, connection in codat.connections:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,21 +24,18 @@ from airflow_provider_codat.operators.platform import CodatRefreshDataOperator
 from airflow_provider_codat.sandbox import CodatSandbox
 from airflow_provider_codat.triggers.platform import CodatPullOperationTrigger
 from tests.airflow_versions import AIRFLOW_V_3_2_PLUS, AIRFLOW_V_3_3_PLUS, needs_retry_policies
-from tests.commerce_fixtures import requests_today, wait_quiet
+from tests.commerce_fixtures import FAST, wait_quiet
 
-FAST = {"initial_wait": 0.01, "max_wait": 1, "max_total": 10}
 UNKNOWN_COMPANY = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 
 
 @pytest.fixture(scope="module")
-def sb() -> Iterator[CodatSandbox]:
-    with CodatSandbox(companies=1, connections=2, records=5) as sandbox:
-        yield sandbox
+def sb(codat_sandboxes: Callable[..., CodatSandbox]) -> CodatSandbox:
+    return codat_sandboxes(companies=1, connections=2, records=5)
 
 
 def point_at(sb: CodatSandbox, monkeypatch: pytest.MonkeyPatch) -> None:
-    conn = {"conn_type": "codat", "host": sb.url, "password": sb.api_key, "extra": FAST}
-    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", json.dumps(conn))
+    monkeypatch.setenv("AIRFLOW_CONN_CODAT_DEFAULT", sb.airflow_connection(extra=FAST))
 
 
 @pytest.fixture
@@ -130,10 +127,10 @@ def test_templated_arguments_are_checked_once_rendered_before_any_request(
     op.company_id, op.connection_id, op.data_types = ids[0], ids[1], ["orders"]
     for name, value in rendered.items():
         setattr(op, name, value)
-    before = requests_today(sb)
+    before = sb.requests_today()
     with pytest.raises(AirflowFailException, match=f"CodatConfigError: {named}:"):
         op.execute({})
-    assert requests_today(sb) == before
+    assert sb.requests_today() == before
 
 
 def test_defaults_and_template_fields() -> None:
@@ -325,9 +322,9 @@ def test_waits_calmly_for_a_refresh_of_seconds(
     sb: CodatSandbox, ids: tuple[str, str], deferrable: bool
 ) -> None:
     sb.set_faults(sync_seconds=1.2)
-    before, started = requests_today(sb), time.monotonic()
+    before, started = sb.requests_today(), time.monotonic()
     result = execute(refresh(ids, wait_for_completion=True, poll_interval=0.3, deferrable=deferrable))
-    elapsed, calls = time.monotonic() - started, requests_today(sb) - before
+    elapsed, calls = time.monotonic() - started, sb.requests_today() - before
     assert list(result) == ["commerce-orders"]
     assert 1.1 <= elapsed < 3
     assert 4 <= calls <= 7  # one queue call, then a poll every 0.3 s: no busy loop

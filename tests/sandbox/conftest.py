@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
@@ -11,9 +11,8 @@ from airflow_provider_codat.sandbox import CodatSandbox
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[CodatSandbox]:
-    with CodatSandbox(companies=2, connections=2, records=30, unlinked_connections=1) as sb:
-        yield sb
+def sandbox(codat_sandboxes: Callable[..., CodatSandbox]) -> CodatSandbox:
+    return codat_sandboxes(companies=2, connections=2, records=30, unlinked_connections=1)
 
 
 @pytest.fixture

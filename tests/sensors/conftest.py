@@ -19,9 +19,9 @@ os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="codat-airflow-hom
 import pytest
 
 from airflow_provider_codat.sandbox import CodatSandbox
-from tests.commerce_fixtures import API_KEY, FAST, connection_json, requests_today, this_second
+from tests.commerce_fixtures import API_KEY, FAST, connection_json, this_second
 
-__all__ = ["API_KEY", "FAST", "connection_json", "requests_today", "this_second"]
+__all__ = ["API_KEY", "FAST", "connection_json", "this_second"]
 
 BUNDLE = "codat-payout-sensor-tests"
 DAG_DEADLINE_S = 40.0
@@ -35,12 +35,12 @@ def payouts_after_first_request(sb: CodatSandbox, connection_id: str, count: int
     stamps payouts in whole seconds, so they are added in the next second: no stamp can fall
     before a ``since`` (with fractions) that was set before the first check.
     """
-    start = requests_today(sb)
+    start = sb.requests_today()
     stop = threading.Event()
 
     def watch() -> None:
         while not stop.wait(0.05):
-            if requests_today(sb) > start:
+            if sb.requests_today() > start:
                 stop.wait(1.01 - time.time() % 1)
                 sb.add_payouts(connection_id, count)
                 return

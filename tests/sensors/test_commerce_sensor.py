@@ -29,7 +29,7 @@ from airflow_provider_codat.sandbox import CodatSandbox
 from airflow_provider_codat.sensors.commerce import CodatPayoutSensor, format_since, parse_since
 from airflow_provider_codat.triggers.commerce import CodatPayoutTrigger
 
-from .conftest import API_KEY, payouts_after_first_request, requests_today, task_instance, this_second
+from .conftest import API_KEY, payouts_after_first_request, task_instance, this_second
 
 C = "8a210b68-6988-11ed-a1eb-0242ac120002"
 K = "7e7d2a8b-0b0f-4b1a-9f3e-5d2e4f3c2a10"
@@ -92,7 +92,7 @@ def test_templated_values_are_checked_at_run_time_before_any_request(
     ):
         op = sensor(("{{ params.company }}", "{{ params.connection }}"), since="{{ params.since }}")
         op.render_template_fields({"params": params})  # type: ignore[arg-type]
-        before = requests_today(sandbox)
+        before = sandbox.requests_today()
         with pytest.raises(AirflowFailException, match=f"CodatConfigError: {name}: "):
             op.poke(context())
         with pytest.raises(AirflowFailException, match=f"CodatConfigError: {name}: "):
@@ -100,7 +100,7 @@ def test_templated_values_are_checked_at_run_time_before_any_request(
         op.deferrable = True
         with pytest.raises(AirflowFailException, match=f"CodatConfigError: {name}: "):
             op.execute(context())
-        assert requests_today(sandbox) == before
+        assert sandbox.requests_today() == before
 
 
 @pytest.mark.parametrize(
@@ -143,13 +143,13 @@ def test_poke_is_not_done_until_enough_payouts_arrived(
 ) -> None:
     since = this_second()
     op = sensor(ids, since=since, min_payouts=2)
-    before = requests_today(sandbox)
+    before = sandbox.requests_today()
     assert op.poke(context()).is_done is False
     sandbox.add_payouts(ids[1], 1)
     assert op.poke(context()).is_done is False
     added = sandbox.add_payouts(ids[1], 2)
     result = op.poke(context())
-    assert requests_today(sandbox) - before == 3, "one request per poke"
+    assert sandbox.requests_today() - before == 3, "one request per poke"
     assert isinstance(result, PokeReturnValue) and result.is_done
     value = result.xcom_value
     assert value["count"] == 3 and value["truncated"] is False
@@ -260,10 +260,10 @@ def test_deferrable_execute_checks_once_then_defers_to_the_trigger(
         max_wait=30,
         max_errors=7,
     )
-    before, started = requests_today(sandbox), time.time()
+    before, started = sandbox.requests_today(), time.time()
     with pytest.raises(TaskDeferred) as deferred:
         op.execute(context())
-    assert requests_today(sandbox) - before == 1, "one check in the worker, then the triggerer's"
+    assert sandbox.requests_today() - before == 1, "one check in the worker, then the triggerer's"
     trigger = deferred.value.trigger
     assert isinstance(trigger, CodatPayoutTrigger) and deferred.value.method_name == "execute_complete"
     settings = trigger.serialize()[1]

@@ -25,7 +25,7 @@ from airflow_provider_codat.sensors.platform import CodatDataSyncSensor
 from airflow_provider_codat.triggers.platform import CodatDataSyncTrigger
 from airflow_provider_codat.version_compat import AirflowRescheduleException
 from tests.airflow_versions import needs_retry_policies
-from tests.commerce_fixtures import queue, requests_today, wait_quiet
+from tests.commerce_fixtures import queue, wait_quiet
 
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -131,10 +131,10 @@ def test_templated_arguments_are_checked_once_rendered_before_any_request(
     task.company_id, task.data_types, task.synced_after = ids[0], "orders", LONG_AGO.isoformat()
     for name, value in rendered.items():
         setattr(task, name, value)
-    before = requests_today(sandbox)
+    before = sandbox.requests_today()
     with pytest.raises(AirflowFailException, match=named):
         task.poke(context())
-    assert requests_today(sandbox) == before
+    assert sandbox.requests_today() == before
 
 
 def test_defaults_and_template_fields() -> None:
@@ -156,11 +156,11 @@ def test_codat_times_the_retries_through_the_default_retry_policy() -> None:
 
 # -- what counts as synced ------------------------------------------------------------------------
 def test_only_a_sync_that_ended_after_the_moment_counts(sandbox: CodatSandbox, ids: tuple[str, str]) -> None:
-    before = requests_today(sandbox)
+    before = sandbox.requests_today()
     assert (
         sensor(ids, data_types=["orders", "products"], synced_after=LONG_AGO).poke(context()).is_done is True
     )
-    assert requests_today(sandbox) == before + 1  # one dataStatus read
+    assert sandbox.requests_today() == before + 1  # one dataStatus read
     assert sensor(ids, synced_after=datetime.now(UTC)).poke(context()).is_done is False
 
 
@@ -194,9 +194,9 @@ def test_waits_calmly_for_a_refresh_of_seconds(
     sandbox.set_faults(sync_seconds=1.2)
     after = datetime.now(UTC)
     queue("customers", ids)
-    before, started = requests_today(sandbox), time.monotonic()
+    before, started = sandbox.requests_today(), time.monotonic()
     execute(sensor(ids, data_types="customers", poke_interval=0.3, deferrable=deferrable), context(after))
-    elapsed, calls = time.monotonic() - started, requests_today(sandbox) - before
+    elapsed, calls = time.monotonic() - started, sandbox.requests_today() - before
     assert 1.0 <= elapsed < 3
     assert 3 <= calls <= 7  # one dataStatus read per 0.3 s: no busy loop
 
@@ -214,9 +214,9 @@ def test_reschedule_mode_frees_the_worker_until_synced(sandbox: CodatSandbox, id
 
 
 def test_deferrable_does_not_defer_when_already_synced(sandbox: CodatSandbox, ids: tuple[str, str]) -> None:
-    before = requests_today(sandbox)
+    before = sandbox.requests_today()
     assert sensor(ids, deferrable=True).execute(context(LONG_AGO)) is None
-    assert requests_today(sandbox) == before + 1
+    assert sandbox.requests_today() == before + 1
 
 
 def test_deferrable_times_out_as_a_sensor(sandbox: CodatSandbox, ids: tuple[str, str]) -> None:

@@ -9,6 +9,6 @@ import tempfile
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="codat-airflow-home-"))
 
 
-from tests.commerce_fixtures import API_KEY, FAST, connection_json, requests_today, this_second
+from tests.commerce_fixtures import API_KEY, FAST, connection_json, this_second
 
-__all__ = ["API_KEY", "FAST", "connection_json", "requests_today", "this_second"]
+__all__ = ["API_KEY", "FAST", "connection_json", "this_second"]

@@ -21,7 +21,7 @@ from airflow_provider_codat.sandbox.query import to_utc
 from airflow_provider_codat.sensors.commerce import format_since
 from airflow_provider_codat.triggers.commerce import CodatPayoutTrigger, payout_query
 
-from .conftest import API_KEY, connection_json, requests_today, this_second
+from .conftest import API_KEY, connection_json, this_second
 
 PAYOUT_KEYS = {"id", "type", "amount", "currency", "modifiedDate", "createdDate"}
 
@@ -77,12 +77,12 @@ def test_fires_once_payouts_have_arrived_over_time(
         finally:
             ticker.cancel()
 
-    before = requests_today(sandbox)
+    before = sandbox.requests_today()
     sandbox.set_faults(payout_interval_s=0.3)
     started = time.monotonic()
     event = asyncio.run(main())
     elapsed = time.monotonic() - started
-    polls = requests_today(sandbox) - before
+    polls = sandbox.requests_today() - before
 
     assert event["status"] == "done"
     assert event["count"] >= 3 and event["truncated"] is False
@@ -106,9 +106,9 @@ def test_counts_all_but_returns_at_most_the_bound(
 ) -> None:
     since = this_second()
     added = sandbox.add_payouts(ids[1], 7)
-    before = requests_today(sandbox)
+    before = sandbox.requests_today()
     event = run_trigger(make_trigger(ids, since, min_payouts=5, max_payouts_returned=3))
-    assert requests_today(sandbox) - before == 1, "one list call, not the whole list"
+    assert sandbox.requests_today() - before == 1, "one list call, not the whole list"
     assert event["count"] == 7 and event["truncated"] is True
     assert [p["id"] for p in event["payouts"]] == added[:3]
 

@@ -15,7 +15,7 @@ from typing import Any
 from airflow_provider_codat.refresh import parse_time, pull_state, settled
 from airflow_provider_codat.sandbox import CodatSandbox
 from airflow_provider_codat.triggers.platform import CodatDataSyncTrigger, CodatPullOperationTrigger
-from tests.commerce_fixtures import queue, requests_today, wait_quiet
+from tests.commerce_fixtures import queue, wait_quiet
 
 
 def run(trigger: Any) -> dict[str, Any]:
@@ -78,9 +78,9 @@ def test_pull_trigger_waits_calmly_until_complete(
 ) -> None:
     sandbox.set_faults(sync_seconds=1.5)
     op_id = queue("orders", ids)
-    before, started = requests_today(sandbox), time.monotonic()
+    before, started = sandbox.requests_today(), time.monotonic()
     event = run(pull_trigger(ids, [op_id], poll_interval=0.4))
-    elapsed, polls = time.monotonic() - started, requests_today(sandbox) - before
+    elapsed, polls = time.monotonic() - started, sandbox.requests_today() - before
     assert event["status"] == "done"
     assert event["states"][op_id] == {
         "id": op_id,
@@ -140,9 +140,9 @@ def test_sync_trigger_fires_once_the_data_type_synced_after_the_moment(
 def test_sync_trigger_is_done_at_once_when_already_synced(
     sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
 ) -> None:
-    before = requests_today(sandbox)
+    before = sandbox.requests_today()
     event = run(sync_trigger(ids, "commerce-orders,commerce-products", datetime(2000, 1, 1, tzinfo=UTC)))
-    assert event["status"] == "done" and requests_today(sandbox) - before == 1
+    assert event["status"] == "done" and sandbox.requests_today() - before == 1
     assert {s["status"] for s in event["states"].values()} == {"Complete"}
 
 

@@ -21,7 +21,7 @@ from airflow_provider_codat.sensors.commerce import format_since
 from airflow_provider_codat.triggers.base import CodatPollTrigger
 from airflow_provider_codat.triggers.commerce import CodatPayoutTrigger
 from airflow_provider_codat.triggers.platform import CodatDataSyncTrigger, CodatPullOperationTrigger
-from tests.commerce_fixtures import API_KEY, FAST, requests_today, this_second
+from tests.commerce_fixtures import API_KEY, FAST, this_second
 
 COMPANY, CONNECTION = "8a210b68-6988-11ed-a1eb-0242ac120002", "51baa045-4836-4317-a42e-3542e991e581"
 
@@ -136,9 +136,9 @@ def test_an_error_no_retry_can_fix_ends_the_wait_at_once(
         sandbox.set_faults(forced_error={"every": 1}, forced_error_status=403)
     else:
         company = str(uuid.uuid4())
-    before = requests_today(sandbox)
+    before = sandbox.requests_today()
     event = first_event(payout_trigger((company, ids[1]), poll_interval=5))
-    assert requests_today(sandbox) - before <= 1, "no retries of a request that cannot succeed"
+    assert sandbox.requests_today() - before <= 1, "no retries of a request that cannot succeed"
     assert event["status"] == "error" and event["retryable"] is False and event["errors"] == 1
     assert event["status_code"] == int(kind) and kind in event["message"]
     assert event["trigger"]["company_id"] == company
@@ -149,9 +149,9 @@ def test_a_daily_quota_past_the_deadline_hands_back_after_one_request(
     sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
 ) -> None:
     sandbox.set_faults(quota_exhausted=True)
-    before = requests_today(sandbox)
+    before = sandbox.requests_today()
     event = first_event(payout_trigger(ids, poll_interval=0.1), timeout=5)
-    assert requests_today(sandbox) - before == 1, "Retry-After is hours away: no polling into it"
+    assert sandbox.requests_today() - before == 1, "Retry-After is hours away: no polling into it"
     assert event["status"] == "error" and event["retryable"] is True and event["status_code"] == 429
     assert "past the deadline" in event["message"]
 
@@ -162,7 +162,7 @@ def test_a_409_is_not_yet_and_not_an_error(
 ) -> None:
     sandbox.set_faults(not_synced=["commerce-transactions"])
     trigger = payout_trigger(ids, max_errors=2)
-    before = requests_today(sandbox)
+    before = sandbox.requests_today()
 
     async def main() -> dict[str, Any]:
         async def event() -> dict[str, Any]:
@@ -179,19 +179,19 @@ def test_a_409_is_not_yet_and_not_an_error(
 
     event = asyncio.run(main())
     assert event["status"] == "done" and event["count"] == 1
-    assert requests_today(sandbox) - before >= 4, "several 409 polls went by without an error event"
+    assert sandbox.requests_today() - before >= 4, "several 409 polls went by without an error event"
 
 
 def test_gives_up_after_max_errors_in_a_row(
     sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
 ) -> None:
     sandbox.set_faults(server_error={"every": 1}, server_error_status=503)
-    before, started = requests_today(sandbox), time.monotonic()
+    before, started = sandbox.requests_today(), time.monotonic()
     event = first_event(payout_trigger(ids, poll_interval=0.1, max_errors=3))
     assert event["status"] == "error" and event["retryable"] is True and event["errors"] == 3
     assert event["status_code"] == 503 and event["error"] == "CodatServerError"
     assert "3 failed polls in a row" in event["message"]
-    assert requests_today(sandbox) - before == 3 * FAST["max_attempts"], "per-call retries, then 3 polls"
+    assert sandbox.requests_today() - before == 3 * FAST["max_attempts"], "per-call retries, then 3 polls"
     assert time.monotonic() - started >= 0.3, "backed off 0.1 s, then 0.2 s"
 
 
@@ -200,9 +200,9 @@ def test_a_server_error_storm_backs_off(
 ) -> None:
     sandbox.set_faults(server_error={"every": 1})
     poll, attempts = 0.5, FAST["max_attempts"]
-    before = requests_today(sandbox)
+    before = sandbox.requests_today()
     event, elapsed = _run_for(payout_trigger(ids, poll_interval=poll, max_errors=99), 3)
-    sent = requests_today(sandbox) - before
+    sent = sandbox.requests_today() - before
     assert event is None
     # the trigger's own backoff doubles the wait: polls at 0, 0.5, 1.5 s (and 3.5 s, past the end)
     assert attempts * 2 <= sent <= attempts * 3, (sent, elapsed)
@@ -212,9 +212,9 @@ def test_a_rate_limit_storm_honours_retry_after(
     sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
 ) -> None:
     sandbox.set_faults(rate_limit={"every": 1}, retry_after_seconds=1)
-    before = requests_today(sandbox)
+    before = sandbox.requests_today()
     event, elapsed = _run_for(payout_trigger(ids, poll_interval=0.2, max_errors=99), 3.5)
-    sent = requests_today(sandbox) - before
+    sent = sandbox.requests_today() - before
     assert event is None
     assert 2 <= sent <= elapsed / 1.0 + 1, (
         f"{sent} requests in {elapsed:.1f} s: Retry-After 1 s was not honoured"

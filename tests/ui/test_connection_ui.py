@@ -16,7 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -130,9 +130,8 @@ def api(api_server: str) -> Iterator[httpx.Client]:
 
 
 @pytest.fixture(scope="module")
-def sandbox() -> Iterator[CodatSandbox]:
-    with CodatSandbox(companies=3, connections=1, records=5) as sb:
-        yield sb
+def sandbox(codat_sandboxes: Callable[..., CodatSandbox]) -> CodatSandbox:
+    return codat_sandboxes(companies=3, connections=1, records=5)
 
 
 @pytest.fixture(scope="module")

@@ -455,13 +455,13 @@ def tolerant(commerce_spec: dict[str, Any]) -> SpecValidator:
 
 
 @pytest.fixture(scope="module")
-def harness(validators: dict[str, SpecValidator]) -> Iterator[Harness]:
-    with (
-        CodatSandbox(companies=2, connections=1, records=RECORDS, quirks=False) as sandbox,
-        httpx.Client(
-            base_url=sandbox.url, headers={"Authorization": sandbox.auth_header}, timeout=30
-        ) as client,
-    ):
+def harness(
+    validators: dict[str, SpecValidator], codat_sandboxes: Callable[..., CodatSandbox]
+) -> Iterator[Harness]:
+    sandbox = codat_sandboxes(companies=2, connections=1, records=RECORDS, quirks=False)
+    with httpx.Client(
+        base_url=sandbox.url, headers={"Authorization": sandbox.auth_header}, timeout=30
+    ) as client:
         company, connection = sandbox.connections[0]
         refresh_company, refresh_connection = sandbox.connections[-1]
         accounting = next(

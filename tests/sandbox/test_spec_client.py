@@ -10,7 +10,7 @@ record by its percent-encoded id; and it fetches the one ``commerce-info`` objec
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote, unquote, urljoin
@@ -130,13 +130,13 @@ Pages = dict[tuple[str, int], list[dict[str, Any]]]
 
 
 @pytest.fixture(scope="module")
-def spec_client(commerce_spec: dict[str, Any]) -> Iterator[SpecClient]:
-    with (
-        CodatSandbox(records=RECORDS) as sandbox,
-        httpx.Client(
-            base_url=sandbox.url, headers={"Authorization": sandbox.auth_header}, timeout=30
-        ) as http,
-    ):
+def spec_client(
+    commerce_spec: dict[str, Any], codat_sandboxes: Callable[..., CodatSandbox]
+) -> Iterator[SpecClient]:
+    sandbox = codat_sandboxes(records=RECORDS)
+    with httpx.Client(
+        base_url=sandbox.url, headers={"Authorization": sandbox.auth_header}, timeout=30
+    ) as http:
         company, connection = sandbox.connections[0]
         yield SpecClient(commerce_spec, http, company, connection)
 

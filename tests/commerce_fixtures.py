@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -92,3 +93,25 @@ def queue(data_type: str, ids: tuple[str, str]) -> str:
         return str(hook.refresh_data_type(ids[0], data_type, ids[1])["id"])
     finally:
         hook.close()
+
+
+def fire(trigger: Any, timeout: float = 30.0) -> dict[str, Any]:
+    """Rebuild ``trigger`` from ``serialize()`` as the triggerer does, run it; return its event's payload.
+
+    Both the settings and the event must survive a JSON round trip, as in Airflow's database.
+    """
+    import asyncio
+
+    from airflow.sdk.module_loading import import_string
+
+    classpath, kwargs = trigger.serialize()
+    rebuilt = import_string(classpath)(**json.loads(json.dumps(kwargs)))
+
+    async def first() -> dict[str, Any]:
+        async for event in rebuilt.run():
+            return dict(event.payload)
+        raise AssertionError("the trigger ended without an event")
+
+    payload = asyncio.run(asyncio.wait_for(first(), timeout))
+    assert json.loads(json.dumps(payload)) == payload, "events are small JSON"
+    return payload

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -24,7 +22,7 @@ from airflow_provider_codat.operators.platform import CodatRefreshDataOperator
 from airflow_provider_codat.sandbox import CodatSandbox
 from airflow_provider_codat.triggers.platform import CodatPullOperationTrigger
 from tests.airflow_versions import AIRFLOW_V_3_2_PLUS, AIRFLOW_V_3_3_PLUS, needs_retry_policies
-from tests.commerce_fixtures import FAST, wait_quiet
+from tests.commerce_fixtures import FAST, fire, wait_quiet
 
 UNKNOWN_COMPANY = "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
 
@@ -51,21 +49,6 @@ def refresh(ids: tuple[str, str], **kwargs: Any) -> CodatRefreshDataOperator:
     kwargs.setdefault("data_types", "orders")
     kwargs.setdefault("poll_interval", 0.05)
     return CodatRefreshDataOperator(task_id="refresh", company_id=ids[0], connection_id=ids[1], **kwargs)
-
-
-def fire(trigger: Any) -> dict[str, Any]:
-    """Rebuild the trigger from ``serialize()`` as the triggerer does, run it, return its event payload."""
-    from airflow.sdk.module_loading import import_string
-
-    classpath, kwargs = trigger.serialize()
-    rebuilt = import_string(classpath)(**json.loads(json.dumps(kwargs)))
-
-    async def first() -> dict[str, Any]:
-        async for event in rebuilt.run():
-            return dict(event.payload)
-        raise AssertionError("no event")
-
-    return dict(json.loads(json.dumps(asyncio.run(first()))))
 
 
 def execute(op: CodatRefreshDataOperator) -> Any:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,7 +23,7 @@ from airflow_provider_codat.sensors.platform import CodatDataSyncSensor
 from airflow_provider_codat.triggers.platform import CodatDataSyncTrigger
 from airflow_provider_codat.version_compat import AirflowRescheduleException
 from tests.airflow_versions import needs_retry_policies
-from tests.commerce_fixtures import queue, wait_quiet
+from tests.commerce_fixtures import fire, queue, wait_quiet
 
 LONG_AGO = datetime(2000, 1, 1, tzinfo=UTC)
 
@@ -63,21 +61,6 @@ def sensor(ids: tuple[str, str], **kwargs: Any) -> CodatDataSyncSensor:
     kwargs.setdefault("poke_interval", 0.05)
     kwargs.setdefault("timeout", 10)
     return CodatDataSyncSensor(task_id="synced", company_id=ids[0], **kwargs)
-
-
-def fire(trigger: Any) -> dict[str, Any]:
-    """Rebuild the trigger from ``serialize()`` as the triggerer does, run it, return its event payload."""
-    from airflow.sdk.module_loading import import_string
-
-    classpath, kwargs = trigger.serialize()
-    rebuilt = import_string(classpath)(**json.loads(json.dumps(kwargs)))
-
-    async def first() -> dict[str, Any]:
-        async for event in rebuilt.run():
-            return dict(event.payload)
-        raise AssertionError("no event")
-
-    return dict(json.loads(json.dumps(asyncio.run(first()))))
 
 
 def execute(task: CodatDataSyncSensor, ctx: dict[str, Any]) -> None:

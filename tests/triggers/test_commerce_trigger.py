@@ -20,6 +20,7 @@ from airflow_provider_codat.sandbox import CodatSandbox
 from airflow_provider_codat.sandbox.query import to_utc
 from airflow_provider_codat.sensors.commerce import format_since
 from airflow_provider_codat.triggers.commerce import CodatPayoutTrigger, payout_query
+from tests.commerce_fixtures import fire
 
 from .conftest import API_KEY, connection_json, this_second
 
@@ -36,10 +37,6 @@ async def first_event(trigger: CodatPayoutTrigger) -> dict[str, Any]:
         payload: dict[str, Any] = event.payload
         return payload
     raise AssertionError("the trigger ended without an event")
-
-
-def run_trigger(trigger: CodatPayoutTrigger, timeout: float = 15.0) -> dict[str, Any]:
-    return asyncio.run(asyncio.wait_for(first_event(trigger), timeout))
 
 
 def test_payout_query() -> None:
@@ -107,7 +104,7 @@ def test_counts_all_but_returns_at_most_the_bound(
     since = this_second()
     added = sandbox.add_payouts(ids[1], 7)
     before = sandbox.requests_today()
-    event = run_trigger(make_trigger(ids, since, min_payouts=5, max_payouts_returned=3))
+    event = fire(make_trigger(ids, since, min_payouts=5, max_payouts_returned=3))
     assert sandbox.requests_today() - before == 1, "one list call, not the whole list"
     assert event["count"] == 7 and event["truncated"] is True
     assert [p["id"] for p in event["payouts"]] == added[:3]
@@ -127,8 +124,8 @@ def test_include_failed_counts_failed_payouts_and_since_filters(
             kinds[txn["type"]] += 1
     assert kinds["Payout"] and kinds["FailedPayout"], "the seeded data should hold both kinds"
 
-    payouts = run_trigger(make_trigger(ids, since, max_payouts_returned=5000))
-    both = run_trigger(make_trigger(ids, since, include_failed=True, max_payouts_returned=5000))
+    payouts = fire(make_trigger(ids, since, max_payouts_returned=5000))
+    both = fire(make_trigger(ids, since, include_failed=True, max_payouts_returned=5000))
 
     assert payouts["count"] == kinds["Payout"]
     assert both["count"] == kinds["Payout"] + kinds["FailedPayout"]

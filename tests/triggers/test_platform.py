@@ -5,8 +5,6 @@ The poll loop around the checks, its errors and its backoff are tested once, in 
 
 from __future__ import annotations
 
-import asyncio
-import json
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -15,24 +13,7 @@ from typing import Any
 from airflow_provider_codat.refresh import parse_time, pull_state, settled
 from airflow_provider_codat.sandbox import CodatSandbox
 from airflow_provider_codat.triggers.platform import CodatDataSyncTrigger, CodatPullOperationTrigger
-from tests.commerce_fixtures import queue, wait_quiet
-
-
-def run(trigger: Any) -> dict[str, Any]:
-    """Rebuild the trigger from ``serialize()`` as the triggerer does; return its first event's payload."""
-    from airflow.sdk.module_loading import import_string
-
-    classpath, kwargs = trigger.serialize()
-    rebuilt = import_string(classpath)(**json.loads(json.dumps(kwargs)))
-
-    async def first() -> dict[str, Any]:
-        async for event in rebuilt.run():
-            return dict(event.payload)
-        raise AssertionError("the trigger ended without an event")
-
-    payload = asyncio.run(first())
-    assert json.loads(json.dumps(payload)) == payload
-    return payload
+from tests.commerce_fixtures import fire, queue, wait_quiet
 
 
 def pull_trigger(ids: tuple[str, str], op_ids: list[str], **settings: Any) -> CodatPullOperationTrigger:
@@ -79,7 +60,7 @@ def test_pull_trigger_waits_calmly_until_complete(
     sandbox.set_faults(sync_seconds=1.5)
     op_id = queue("orders", ids)
     before, started = sandbox.requests_today(), time.monotonic()
-    event = run(pull_trigger(ids, [op_id], poll_interval=0.4))
+    event = fire(pull_trigger(ids, [op_id], poll_interval=0.4))
     elapsed, polls = time.monotonic() - started, sandbox.requests_today() - before
     assert event["status"] == "done"
     assert event["states"][op_id] == {
@@ -102,7 +83,7 @@ def test_pull_trigger_fails_fast_when_one_refresh_fails(
     sandbox.set_faults(sync_seconds=0.2, pull_outcome={"commerce-payments": "FetchError"})
     failing = queue("payments", ids)
     started = time.monotonic()
-    event = run(pull_trigger(ids, [slow, failing]))
+    event = fire(pull_trigger(ids, [slow, failing]))
     assert time.monotonic() - started < 1
     assert event["status"] == "done"
     assert event["states"][failing]["status"] == "FetchError"
@@ -116,7 +97,7 @@ def test_pull_trigger_times_out_at_its_deadline(
     sandbox.set_faults(sync_seconds=1.0)
     op_id = queue("locations", ids)
     started = time.monotonic()
-    event = run(pull_trigger(ids, [op_id], deadline=time.time() + 0.4, poll_interval=0.1))
+    event = fire(pull_trigger(ids, [op_id], deadline=time.time() + 0.4, poll_interval=0.1))
     assert 0.35 <= time.monotonic() - started < 1.2
     assert event["status"] == "timeout"
     assert "commerce-locations" in event["message"]
@@ -130,7 +111,7 @@ def test_sync_trigger_fires_once_the_data_type_synced_after_the_moment(
     after = datetime.now(UTC)
     queue("orders", ids)
     started = time.monotonic()
-    event = run(sync_trigger(ids, "commerce-orders", after, poll_interval=0.2))
+    event = fire(sync_trigger(ids, "commerce-orders", after, poll_interval=0.2))
     assert time.monotonic() - started >= 0.7
     assert event["status"] == "done"
     assert event["states"]["commerce-orders"]["status"] == "Complete"
@@ -141,7 +122,7 @@ def test_sync_trigger_is_done_at_once_when_already_synced(
     sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
 ) -> None:
     before = sandbox.requests_today()
-    event = run(sync_trigger(ids, "commerce-orders,commerce-products", datetime(2000, 1, 1, tzinfo=UTC)))
+    event = fire(sync_trigger(ids, "commerce-orders,commerce-products", datetime(2000, 1, 1, tzinfo=UTC)))
     assert event["status"] == "done" and sandbox.requests_today() - before == 1
     assert {s["status"] for s in event["states"].values()} == {"Complete"}
 
@@ -152,7 +133,7 @@ def test_sync_trigger_reports_a_refresh_that_failed_after_the_moment(
     sandbox.set_faults(sync_seconds=0.3, pull_outcome={"commerce-disputes": "AuthError"})
     after = datetime.now(UTC)
     op_id = queue("disputes", ids)
-    event = run(sync_trigger(ids, "commerce-disputes", after))
+    event = fire(sync_trigger(ids, "commerce-disputes", after))
     state = event["states"]["commerce-disputes"]
     assert event["status"] == "done" and state["status"] == "AuthError" and state["id"] == op_id
 
@@ -164,6 +145,6 @@ def test_sync_trigger_ignores_a_failure_from_before_the_moment(
     queue("tax_components", ids)
     wait_quiet(sandbox)
     after = datetime.now(UTC) + timedelta(milliseconds=1)
-    event = run(sync_trigger(ids, "commerce-taxComponents", after, deadline=time.time() + 0.3))
+    event = fire(sync_trigger(ids, "commerce-taxComponents", after, deadline=time.time() + 0.3))
     assert event["status"] == "timeout"
     assert "commerce-taxComponents" in event["message"]

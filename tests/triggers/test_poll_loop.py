@@ -21,7 +21,7 @@ from airflow_provider_codat.sensors.commerce import format_since
 from airflow_provider_codat.triggers.base import CodatPollTrigger
 from airflow_provider_codat.triggers.commerce import CodatPayoutTrigger
 from airflow_provider_codat.triggers.platform import CodatDataSyncTrigger, CodatPullOperationTrigger
-from tests.commerce_fixtures import API_KEY, FAST, this_second
+from tests.commerce_fixtures import API_KEY, FAST, fire, this_second
 
 COMPANY, CONNECTION = "8a210b68-6988-11ed-a1eb-0242ac120002", "51baa045-4836-4317-a42e-3542e991e581"
 
@@ -50,23 +50,6 @@ def sync_trigger(**settings: Any) -> CodatDataSyncTrigger:
 
 
 TRIGGERS = [payout_trigger, pull_trigger, sync_trigger]
-
-
-def first_event(trigger: CodatPollTrigger, timeout: float = 15.0) -> dict[str, Any]:
-    """Rebuild ``trigger`` from ``serialize()`` as the triggerer does; return its event's payload."""
-    from airflow.sdk.module_loading import import_string
-
-    classpath, kwargs = trigger.serialize()
-    rebuilt = import_string(classpath)(**json.loads(json.dumps(kwargs)))
-
-    async def first() -> dict[str, Any]:
-        async for event in rebuilt.run():
-            return dict(event.payload)
-        raise AssertionError("the trigger ended without an event")
-
-    payload = asyncio.run(asyncio.wait_for(first(), timeout))
-    assert json.loads(json.dumps(payload)) == payload, "events are small JSON"
-    return payload
 
 
 # -- serialization and settings -----------------------------------------------------------------
@@ -137,7 +120,7 @@ def test_an_error_no_retry_can_fix_ends_the_wait_at_once(
     else:
         company = str(uuid.uuid4())
     before = sandbox.requests_today()
-    event = first_event(payout_trigger((company, ids[1]), poll_interval=5))
+    event = fire(payout_trigger((company, ids[1]), poll_interval=5))
     assert sandbox.requests_today() - before <= 1, "no retries of a request that cannot succeed"
     assert event["status"] == "error" and event["retryable"] is False and event["errors"] == 1
     assert event["status_code"] == int(kind) and kind in event["message"]
@@ -150,7 +133,7 @@ def test_a_daily_quota_past_the_deadline_hands_back_after_one_request(
 ) -> None:
     sandbox.set_faults(quota_exhausted=True)
     before = sandbox.requests_today()
-    event = first_event(payout_trigger(ids, poll_interval=0.1), timeout=5)
+    event = fire(payout_trigger(ids, poll_interval=0.1), timeout=5)
     assert sandbox.requests_today() - before == 1, "Retry-After is hours away: no polling into it"
     assert event["status"] == "error" and event["retryable"] is True and event["status_code"] == 429
     assert "past the deadline" in event["message"]
@@ -187,7 +170,7 @@ def test_gives_up_after_max_errors_in_a_row(
 ) -> None:
     sandbox.set_faults(server_error={"every": 1}, server_error_status=503)
     before, started = sandbox.requests_today(), time.monotonic()
-    event = first_event(payout_trigger(ids, poll_interval=0.1, max_errors=3))
+    event = fire(payout_trigger(ids, poll_interval=0.1, max_errors=3))
     assert event["status"] == "error" and event["retryable"] is True and event["errors"] == 3
     assert event["status_code"] == 503 and event["error"] == "CodatServerError"
     assert "3 failed polls in a row" in event["message"]
@@ -244,7 +227,7 @@ def test_the_waits_double_up_to_their_ceilings_and_never_undercut_retry_after(
     def waits_of(trigger: CodatPollTrigger) -> list[float]:
         waits.clear()
         with pytest.raises(_Stop):
-            first_event(trigger)
+            fire(trigger)
         return [round(w) for w in waits]
 
     deadline = time.time() + 3600
@@ -289,7 +272,7 @@ def test_times_out_at_its_deadline_saying_what_it_awaited(
     sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
 ) -> None:
     started = time.monotonic()
-    event = first_event(payout_trigger(ids, min_payouts=5, poll_interval=0.1, deadline=time.time() + 0.4))
+    event = fire(payout_trigger(ids, min_payouts=5, poll_interval=0.1, deadline=time.time() + 0.4))
     assert time.monotonic() - started >= 0.35, "polled on until the deadline"
     assert event["status"] == "timeout" and "fewer than 5 payout(s)" in event["message"]
 

@@ -142,7 +142,7 @@ def _ordered_pages(
     first = decode(1, fetch(1))
     yield first
     last = last_page(first)
-    if last == 1 or not first.records:
+    if last == 1 or not len(first):
         return
     pending: deque[tuple[int, Future[bytes]]] = deque()
     numbers = iter(range(2, last + 1))

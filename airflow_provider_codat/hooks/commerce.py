@@ -76,7 +76,7 @@ class CodatCommerceHook(CodatPlatformHook):
         check_page_size(page_size)
         count = 0
         for page in self.client.pages(path, query=query, order_by=order_by, page_size=page_size):
-            count += len(page.records)
+            count += len(page)
             pages = max(1, -(-page.total // page.size))
             self.log.info("Codat %s: page %d of %d, %d records so far", row.name, page.number, pages, count)
             yield page

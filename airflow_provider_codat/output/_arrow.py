@@ -18,8 +18,9 @@ columns in the same order, whichever fields its records happen to carry:
   value is ever lost; it is null when there are none.
 
 Columns are built a page at a time, in C where the values allow it (see
-:mod:`~airflow_provider_codat.output._columns`); the result is the same as converting one value at
-a time, which remains the path for the rare values the vectorised one does not take.
+:mod:`~airflow_provider_codat.output._columns`), from the records' text when it is at hand; the
+result is the same as converting one value at a time, which remains the path for the rare values
+the vectorised one does not take.
 
 Each field carries its mapping in the field metadata key ``codat.kind`` (``string``, ``bool``,
 ``int``, ``decimal``, ``timestamp``, ``json`` or ``extra``), which readers may use to know which
@@ -45,6 +46,7 @@ from airflow_provider_codat.output._columns import (
     compact_json,
     read_texts,
     timestamps_from_text,
+    values_from_text,
 )
 
 if TYPE_CHECKING:
@@ -93,22 +95,32 @@ def to_record_batch(
     A value that does not fit its column is null there and kept, as sent, in ``_extra``; so is
     every field the schema does not know. No record is ever refused.
 
-    :param records: Records keyed by Codat's field names, numbers as :class:`~decimal.Decimal`.
+    :param records: Records keyed by Codat's field names, numbers as :class:`~decimal.Decimal`. It
+        may decode them lazily: given ``texts``, most pages never read a record.
     :param schema: A schema made by :func:`arrow_schema`.
-    :param texts: Each record's JSON text as sent (bytes-like), if at hand: string, decimal and
-        date-time columns are then read from it by pyarrow's JSON reader, off the GIL.
+    :param texts: Each record's JSON text as sent (bytes-like), if at hand: the columns are then
+        read from it, scalars by pyarrow's JSON reader (off the GIL) and nested values by msgspec.
     :param per_value: Convert one value at a time instead of a column at a time (same result,
         slower; for tests).
     """
     plan = [(f.name, _field_kind(f), f.type) for f in schema if f.name != EXTRA_COLUMN]
     known = {name for name, _, _ in plan}
-    extras = _unknown_fields(records, known)
-    read = None
+    read: dict[str, pa.Array] = {}
+    nested = None
     if texts is not None and len(texts) == len(records) and not per_value:
-        read = read_texts(texts, [(name, kind) for name, kind, _ in plan])
+        found = read_texts(texts, [(name, kind) for name, kind, _ in plan])
+        if found is not None:
+            read, unknown = found
+            if not unknown:  # the records hold nothing the text path leaves out: they stay unread
+                nested = values_from_text(texts, [name for name, _, _ in plan if name not in read])
+    extras: list[dict[str, Any] | None]
+    extras = [None] * len(records) if nested is not None else _unknown_fields(records, known)
     arrays = []
     for name, kind, type_ in plan:
-        array, misfits = _build(name, kind, type_, records, read=read, per_value=per_value)
+        values = nested.get(name) if nested is not None else None
+        array, misfits = _build(
+            kind, type_, read=read.get(name), values=values, records=records, name=name, per_value=per_value
+        )
         arrays.append(array)
         for i, value in misfits.items():
             extra = extras[i]
@@ -125,43 +137,26 @@ def to_record_batch(
 
 
 def _build(
-    name: str,
     kind: str,
     type_: pa.DataType,
-    records: Sequence[Mapping[str, Any]],
     *,
-    read: dict[str, pa.Array] | None,
+    read: pa.Array | None,
+    values: list[Any] | None,
+    records: Sequence[Mapping[str, Any]],
+    name: str,
     per_value: bool,
 ) -> tuple[pa.Array, dict[int, Any]]:
-    """One column, from the arrays read from the text where there is one, else from the records."""
-    if read is not None and name in read:
+    """One column: read from the text, else from the values decoded from it, else from the records."""
+    if read is not None:
         if kind != "timestamp":
-            return read[name], {}
+            return read, {}
         try:
-            return timestamps_from_text(read[name], _LazyColumn(records, name), type_)
-        except pa.ArrowInvalid:
-            pass  # an impossible date such as 2026-02-30: the column goes the other way
-    build = column_per_value if per_value else column
-    return build(kind, [record.get(name) for record in records], type_)
-
-
-class _LazyColumn(Sequence[Any]):
-    """Row ``i``'s value of one field, looked up only when asked for (the rare slow date-time)."""
-
-    def __init__(self, records: Sequence[Mapping[str, Any]], name: str) -> None:
-        self._records, self._name = records, name
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-    @typing.overload
-    def __getitem__(self, i: int) -> Any: ...
-    @typing.overload
-    def __getitem__(self, i: slice) -> Sequence[Any]: ...
-    def __getitem__(self, i: int | slice) -> Any:
-        if isinstance(i, slice):
-            return [record.get(self._name) for record in self._records[i]]
-        return self._records[i].get(self._name)
+            return timestamps_from_text(read, type_)
+        except pa.ArrowInvalid:  # an impossible date such as 2026-02-30: one value at a time
+            return column_per_value(kind, read.to_pylist(), type_)
+    if values is None:
+        values = [record.get(name) for record in records]
+    return (column_per_value if per_value else column)(kind, values, type_)
 
 
 def _unknown_fields(records: Sequence[Mapping[str, Any]], known: set[str]) -> list[dict[str, Any] | None]:

@@ -14,9 +14,11 @@ the same array and the same misfits (values that do not fit the column, kept in 
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal
+from operator import attrgetter
 from typing import Any
 
 import msgspec
@@ -25,6 +27,7 @@ import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
 import pyarrow.json as pj  # type: ignore[import-untyped]
 
+from airflow_provider_codat.client._decode import decode_quietly
 from airflow_provider_codat.models._base import parse_codat_datetime, to_decimal
 
 __all__ = [
@@ -35,6 +38,7 @@ __all__ = [
     "compact_json",
     "read_texts",
     "timestamps_from_text",
+    "values_from_text",
 ]
 
 PRECISION, SCALE = 38, 12
@@ -206,42 +210,44 @@ def _json(values: Sequence[Any]) -> pa.Array:
     return pc.if_else(pc.equal(encoded, "null"), pa.scalar(None, pa.string()), encoded)
 
 
-# A plain Codat date-time; every other form the per-value parser reads goes per value. Digits past
-# the sixth of a fraction are matched but not captured: microseconds truncate them, as the parser does.
+# A plain Codat date-time; every other form the per-value parser reads goes per value.
 _PLAIN = (
-    r"^(?P<base>\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d)"
-    r"(?:\.(?P<fraction>\d{1,6})\d{0,3})?"
-    r"(?P<tz>Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
+    r"^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?"
+    r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
 )
+_EPOCH = "1970-01-01T00:00:00"
 _MIN_US = -62135596800 * 10**6  # 0001-01-01T00:00:00 in microseconds since the epoch: the sentinel
 _MAX_US = 253402300799999999  # 9999-12-31T23:59:59.999999
-_US_PER_MINUTE = 60 * 10**6
+_DAY_NS, _DAY_US, _MINUTE_NS = 86400 * 10**9, 86400 * 10**6, 60 * 10**9
 _NULL_INT = pa.scalar(None, pa.int64())
 
 
 def _timestamps(values: Sequence[Any], type_: pa.DataType) -> tuple[pa.Array, Misfits]:
     """Parse a column of strings and nulls; values in other forms go to the per-value parser."""
-    return timestamps_from_text(pa.array(values, type=pa.string()), values, type_)
+    return timestamps_from_text(pa.array(values, type=pa.string()), type_)
 
 
-def timestamps_from_text(
-    text: pa.Array, values: Sequence[Any], type_: pa.DataType
-) -> tuple[pa.Array, Misfits]:
-    """Parse a string array of date-times; ``values[i]`` is row ``i`` as decoded, for the rare slow rows."""
-    parts = pc.extract_regex(text, _PLAIN)  # null where the text is null or not plain
-    fraction = pc.utf8_rpad(pc.struct_field(parts, "fraction"), 6, "0")
-    local = pc.add(
-        pc.cast(pc.cast(pc.struct_field(parts, "base"), pa.timestamp("us")), pa.int64()),
-        pc.cast(fraction, pa.int64()),
-    )
-    tz = pc.struct_field(parts, "tz")
-    offset = pc.if_else(pc.equal(pc.utf8_length(tz), 6), tz, "+00:00")
-    minutes = pc.add(
-        pc.multiply(pc.cast(pc.utf8_slice_codeunits(offset, 1, 3), pa.int64()), 60),
-        pc.cast(pc.utf8_slice_codeunits(offset, 4, 6), pa.int64()),
-    )
-    minutes = pc.if_else(pc.starts_with(offset, "-"), pc.negate(minutes), minutes)
-    utc = pc.subtract(local, pc.multiply(minutes, _US_PER_MINUTE))
+def timestamps_from_text(text: pa.Array, type_: pa.DataType) -> tuple[pa.Array, Misfits]:
+    """Parse a string array of date-times; rows in other forms than the plain ones go per value.
+
+    A plain value is split at its 19th character: the date and time of day are cast as a naive
+    timestamp, and the rest (fraction and offset) is cast on the epoch's date in nanoseconds, which
+    gives the fraction less the offset. Offsets are whole minutes and a fraction is under a
+    second, so the fraction is what remains of that modulo a minute; digits past the sixth are
+    truncated, as the parser does.
+    """
+    plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN), False)
+    safe = pc.if_else(plain, text, _EPOCH)  # every row casts; only the plain ones are kept
+    base = pc.cast(pc.cast(pc.utf8_slice_codeunits(safe, 0, 19), pa.timestamp("us")), pa.int64())
+    tail = pc.utf8_slice_codeunits(safe, 19, 40)
+    offset = pc.or_(pc.match_substring(tail, "+"), pc.match_substring(tail, "-"))
+    aware = pc.or_(pc.ends_with(tail, "Z"), offset)
+    zoned = pc.binary_join_element_wise(_EPOCH, tail, pc.if_else(aware, "", "Z"), "")
+    # The fraction less the offset, moved up a day so that integer division floors.
+    shifted = pc.add(pc.cast(pc.cast(zoned, pa.timestamp("ns", tz="UTC")), pa.int64()), _DAY_NS)
+    utc = pc.add(base, pc.subtract(pc.divide(shifted, 1000), _DAY_US))
+    fraction = pc.subtract(shifted, pc.multiply(pc.divide(shifted, _MINUTE_NS), _MINUTE_NS))
+    local = pc.add(base, pc.divide(fraction, 1000))
     # The sentinel, in any offset, is null; out of datetime's range (year 0, or past either end once
     # shifted to UTC), the per-value parser decides.
     sentinel = pc.equal(local, _MIN_US)
@@ -249,37 +255,48 @@ def timestamps_from_text(
         pc.invert(sentinel),
         pc.or_(pc.less(local, _MIN_US), pc.or_(pc.less(utc, _MIN_US), pc.greater(utc, _MAX_US))),
     )
-    utc = pc.if_else(pc.or_(sentinel, outside), _NULL_INT, utc)
-    fast = pc.fill_null(pc.and_(pc.is_valid(parts), pc.invert(outside)), False)
+    fast = pc.and_(plain, pc.invert(outside))
+    result = pc.cast(pc.if_else(pc.and_(fast, pc.invert(sentinel)), utc, _NULL_INT), type_)
     slow = pc.and_(pc.is_valid(text), pc.invert(fast))
-    result = pc.cast(utc, type_)
     positions = pc.indices_nonzero(slow).to_pylist()
     if not positions:
         return result, {}
-    converted, misfits = _convert("timestamp", values, positions)
-    return pc.replace_with_mask(result, slow, pa.array(converted, type=type_)), misfits
+    values = text.filter(slow).to_pylist()
+    converted, misfits = _convert("timestamp", values, range(len(values)))
+    replaced = pc.replace_with_mask(result, slow, pa.array(converted, type=type_))
+    return replaced, {positions[j]: value for j, value in misfits.items()}
 
 
 # --- straight from the text -------------------------------------------------------------------------
 
 # Kinds pyarrow's JSON reader may read from the records' text: it reads exactly what the per-value
-# converters would, or refuses (a number in a string column, a nested object anywhere, a repeated
-# key, more decimal places than the scale), and then the page goes the other way. Date-times are read
-# as strings, then parsed as above.
-_FROM_TEXT = {"string": pa.string(), "decimal": pa.decimal128(PRECISION, SCALE), "timestamp": pa.string()}
+# converters would, or refuses (a number in a string column, a string or fraction in an integer one,
+# a repeated key at any depth, nested values whose types clash between records, more decimal places
+# than the scale), and then the page goes the other way. Date-times are read as strings, then
+# parsed as above.
+_FROM_TEXT = {
+    "string": pa.string(),
+    "decimal": pa.decimal128(PRECISION, SCALE),
+    "timestamp": pa.string(),
+    "bool": pa.bool_(),
+    "int": pa.int64(),
+}
 
 
-def read_texts(texts: Sequence[Any], plan: Sequence[tuple[str, str]]) -> dict[str, pa.Array] | None:
+def read_texts(
+    texts: Sequence[Any], plan: Sequence[tuple[str, str]]
+) -> tuple[dict[str, pa.Array], list[str]] | None:
     """Read the columns of ``plan`` (name, kind) that the JSON reader can, from each record's text.
 
-    Returns the arrays by name, strings for date-times; or None when the reader refuses the page.
-    Runs in C++ without the GIL.
+    Returns the arrays by name (strings for date-times) and the names of the fields outside the
+    plan that some record holds; or None when the reader refuses the page. Runs in C++ without
+    the GIL.
     """
     fields = [(name, _FROM_TEXT[kind]) for name, kind in plan if kind in _FROM_TEXT]
-    if not texts or not fields:
+    if not texts:
         return None
     data = b"\n".join(texts)
-    options = pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
+    options = pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="infer")
     try:
         table = pj.read_json(
             pa.BufferReader(data),
@@ -297,4 +314,30 @@ def read_texts(texts: Sequence[Any], plan: Sequence[tuple[str, str]]) -> dict[st
                 arrays[name].validate(full=True)
             except pa.ArrowInvalid:
                 del arrays[name]  # the per-value converters say which values do not fit
-    return arrays
+    known = {name for name, _ in plan}
+    return arrays, [name for name in table.column_names if name not in known]
+
+
+@functools.lru_cache(maxsize=64)
+def _fields_decoder(names: tuple[str, ...]) -> msgspec.json.Decoder[list[Any]]:
+    """A decoder of a list of records that keeps only the fields ``names``, decoded as records are."""
+    attributes = [f"f{i}" for i in range(len(names))]
+    rename = dict(zip(attributes, names, strict=True))
+    row = msgspec.defstruct("_Fields", [(a, Any, None) for a in attributes], rename=rename, gc=False)
+    return msgspec.json.Decoder(list[row], float_hook=Decimal)  # type: ignore[valid-type]
+
+
+def values_from_text(texts: Sequence[Any], names: Sequence[str]) -> dict[str, list[Any]] | None:
+    """Each record's value of each of ``names`` (None if absent), decoded from the records' text.
+
+    The values are those the records hold, exact decimals included (the same decoder decodes them),
+    without building the records. Returns None if msgspec refuses the text.
+    """
+    if not names:
+        return {}
+    decoder = _fields_decoder(tuple(names))
+    try:
+        rows = decode_quietly(decoder.decode, b"[" + b",".join(texts) + b"]")
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    return {name: list(map(attrgetter(f"f{i}"), rows)) for i, name in enumerate(names)}

@@ -44,10 +44,9 @@ from airflow_provider_codat.output._columns import (
     column,
     column_per_value,
     compact_json,
-    read_texts,
-    timestamps_from_text,
-    values_from_text,
+    timestamps_from_texts,
 )
+from airflow_provider_codat.output._text import json_from_raw, read_texts, values_from_text
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -105,6 +104,7 @@ def to_record_batch(
     """
     plan = [(f.name, _field_kind(f), f.type) for f in schema if f.name != EXTRA_COLUMN]
     known = {name for name, _, _ in plan}
+    json_names = frozenset(name for name, kind, _ in plan if kind == "json")
     read: dict[str, pa.Array] = {}
     nested = None
     if texts is not None and len(texts) == len(records) and not per_value:
@@ -112,15 +112,21 @@ def to_record_batch(
         if found is not None:
             read, unknown = found
             if not unknown:  # the records hold nothing the text path leaves out: they stay unread
-                nested = values_from_text(texts, [name for name, _, _ in plan if name not in read])
+                left = [name for name, _, _ in plan if name not in read]
+                nested = values_from_text(texts, left, raw=json_names)
     extras: list[dict[str, Any] | None]
     extras = [None] * len(records) if nested is not None else _unknown_fields(records, known)
+    read_dates = {name: read[name] for name, kind, _ in plan if kind == "timestamp" and name in read}
+    dates = timestamps_from_texts(read_dates, _TYPES["timestamp"])
     arrays = []
     for name, kind, type_ in plan:
-        values = nested.get(name) if nested is not None else None
-        array, misfits = _build(
-            kind, type_, read=read.get(name), values=values, records=records, name=name, per_value=per_value
-        )
+        if name in dates:
+            array, misfits = dates[name]
+        elif nested is not None and name in json_names:
+            array, misfits = json_from_raw(nested[name]), {}
+        else:
+            values = nested.get(name) if nested is not None else None
+            array, misfits = _build(kind, type_, read.get(name), values, records, name, per_value)
         arrays.append(array)
         for i, value in misfits.items():
             extra = extras[i]
@@ -136,10 +142,9 @@ def to_record_batch(
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _build(
+def _build(  # noqa: PLR0917
     kind: str,
     type_: pa.DataType,
-    *,
     read: pa.Array | None,
     values: list[Any] | None,
     records: Sequence[Mapping[str, Any]],
@@ -148,12 +153,7 @@ def _build(
 ) -> tuple[pa.Array, dict[int, Any]]:
     """One column: read from the text, else from the values decoded from it, else from the records."""
     if read is not None:
-        if kind != "timestamp":
-            return read, {}
-        try:
-            return timestamps_from_text(read, type_)
-        except pa.ArrowInvalid:  # an impossible date such as 2026-02-30: one value at a time
-            return column_per_value(kind, read.to_pylist(), type_)
+        return read, {}
     if values is None:
         values = [record.get(name) for record in records]
     return (column_per_value if per_value else column)(kind, values, type_)

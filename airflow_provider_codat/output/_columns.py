@@ -14,31 +14,27 @@ the same array and the same misfits (values that do not fit the column, kept in 
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_EVEN, Context, Decimal
-from operator import attrgetter
 from typing import Any
 
 import msgspec
 import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
-import pyarrow.json as pj  # type: ignore[import-untyped]
 
-from airflow_provider_codat.client._decode import decode_quietly
 from airflow_provider_codat.models._base import parse_codat_datetime, to_decimal
 
 __all__ = [
     "PRECISION",
     "SCALE",
+    "Misfits",
     "column",
     "column_per_value",
     "compact_json",
-    "read_texts",
     "timestamps_from_text",
-    "values_from_text",
+    "timestamps_from_texts",
 ]
 
 PRECISION, SCALE = 38, 12
@@ -222,6 +218,33 @@ _DAY_NS, _DAY_US, _MINUTE_NS = 86400 * 10**9, 86400 * 10**6, 60 * 10**9
 _NULL_INT = pa.scalar(None, pa.int64())
 
 
+def timestamps_from_texts(
+    columns: dict[str, pa.Array], type_: pa.DataType
+) -> dict[str, tuple[pa.Array, Misfits]]:
+    """Parse string columns of date-times of the same length together, in one pass of kernels."""
+    if not columns:
+        return {}
+    rows = len(next(iter(columns.values())))
+    try:
+        parsed, misfits = timestamps_from_text(pa.concat_arrays(list(columns.values())), type_)
+    except pa.ArrowInvalid:  # an impossible date such as 2026-02-30: the column that holds it goes per value
+        return {name: _timestamps_alone(text, type_) for name, text in columns.items()}
+    return {
+        name: (
+            parsed.slice(k * rows, rows),
+            {i - k * rows: value for i, value in misfits.items() if k * rows <= i < (k + 1) * rows},
+        )
+        for k, name in enumerate(columns)
+    }
+
+
+def _timestamps_alone(text: pa.Array, type_: pa.DataType) -> tuple[pa.Array, Misfits]:
+    try:
+        return timestamps_from_text(text, type_)
+    except pa.ArrowInvalid:
+        return column_per_value("timestamp", text.to_pylist(), type_)
+
+
 def _timestamps(values: Sequence[Any], type_: pa.DataType) -> tuple[pa.Array, Misfits]:
     """Parse a column of strings and nulls; values in other forms go to the per-value parser."""
     return timestamps_from_text(pa.array(values, type=pa.string()), type_)
@@ -265,79 +288,3 @@ def timestamps_from_text(text: pa.Array, type_: pa.DataType) -> tuple[pa.Array, 
     converted, misfits = _convert("timestamp", values, range(len(values)))
     replaced = pc.replace_with_mask(result, slow, pa.array(converted, type=type_))
     return replaced, {positions[j]: value for j, value in misfits.items()}
-
-
-# --- straight from the text -------------------------------------------------------------------------
-
-# Kinds pyarrow's JSON reader may read from the records' text: it reads exactly what the per-value
-# converters would, or refuses (a number in a string column, a string or fraction in an integer one,
-# a repeated key at any depth, nested values whose types clash between records, more decimal places
-# than the scale), and then the page goes the other way. Date-times are read as strings, then
-# parsed as above.
-_FROM_TEXT = {
-    "string": pa.string(),
-    "decimal": pa.decimal128(PRECISION, SCALE),
-    "timestamp": pa.string(),
-    "bool": pa.bool_(),
-    "int": pa.int64(),
-}
-
-
-def read_texts(
-    texts: Sequence[Any], plan: Sequence[tuple[str, str]]
-) -> tuple[dict[str, pa.Array], list[str]] | None:
-    """Read the columns of ``plan`` (name, kind) that the JSON reader can, from each record's text.
-
-    Returns the arrays by name (strings for date-times) and the names of the fields outside the
-    plan that some record holds; or None when the reader refuses the page. Runs in C++ without
-    the GIL.
-    """
-    fields = [(name, _FROM_TEXT[kind]) for name, kind in plan if kind in _FROM_TEXT]
-    if not texts:
-        return None
-    data = b"\n".join(texts)
-    options = pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="infer")
-    try:
-        table = pj.read_json(
-            pa.BufferReader(data),
-            read_options=pj.ReadOptions(use_threads=False, block_size=len(data) + 1),
-            parse_options=options,
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
-    if table.num_rows != len(texts):
-        return None
-    arrays = {name: table.column(name).combine_chunks() for name, _ in fields}
-    for name, kind in plan:  # the reader does not check a decimal's precision (26 integer digits at most)
-        if kind == "decimal":
-            try:
-                arrays[name].validate(full=True)
-            except pa.ArrowInvalid:
-                del arrays[name]  # the per-value converters say which values do not fit
-    known = {name for name, _ in plan}
-    return arrays, [name for name in table.column_names if name not in known]
-
-
-@functools.lru_cache(maxsize=64)
-def _fields_decoder(names: tuple[str, ...]) -> msgspec.json.Decoder[list[Any]]:
-    """A decoder of a list of records that keeps only the fields ``names``, decoded as records are."""
-    attributes = [f"f{i}" for i in range(len(names))]
-    rename = dict(zip(attributes, names, strict=True))
-    row = msgspec.defstruct("_Fields", [(a, Any, None) for a in attributes], rename=rename, gc=False)
-    return msgspec.json.Decoder(list[row], float_hook=Decimal)  # type: ignore[valid-type]
-
-
-def values_from_text(texts: Sequence[Any], names: Sequence[str]) -> dict[str, list[Any]] | None:
-    """Each record's value of each of ``names`` (None if absent), decoded from the records' text.
-
-    The values are those the records hold, exact decimals included (the same decoder decodes them),
-    without building the records. Returns None if msgspec refuses the text.
-    """
-    if not names:
-        return {}
-    decoder = _fields_decoder(tuple(names))
-    try:
-        rows = decode_quietly(decoder.decode, b"[" + b",".join(texts) + b"]")
-    except (msgspec.DecodeError, msgspec.ValidationError):
-        return None
-    return {name: list(map(attrgetter(f"f{i}"), rows)) for i, name in enumerate(names)}

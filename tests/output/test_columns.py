@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from airflow_provider_codat.client._decode import Page, decode_page
 from airflow_provider_codat.models import CodatModel, model_for
 from airflow_provider_codat.output._arrow import arrow_schema, compact_json, to_record_batch
-from airflow_provider_codat.output._columns import read_texts
+from airflow_provider_codat.output._text import read_texts
 from airflow_provider_codat.resources import RESOURCES
 from tests.models.test_spec_examples import examples_200
 
@@ -245,3 +245,26 @@ def test_a_page_of_known_fields_is_built_from_its_text_alone(
         return
     fast = to_record_batch(Unread(len(records)), schema, texts=texts)
     assert fast.equals(to_record_batch(records, schema, per_value=True), check_metadata=True)
+
+
+NESTED_TEXTS = [
+    '{"id":"p","type":"Payment"}',
+    '{ "id" : "p" ,\n "type":"Payment"}',
+    '{"id":"p","id":"q"}',
+    '{"s":"q\\"uote","e":"caf\\u00e9 \u00e9","slash":"a\\/b"}',
+    "[1E+2,5e-7,-0,0.0000001,0.000001,-0.0,0.10,0.0000000,0.000000,100]",
+    "null",
+    '"plain"',
+    "12",
+    '{"n":123456789012345678901234567890,"m":-1234567890123456789012345678.9}',
+    '{"lines":[{"k":1,"v":[true,false,null]},{"k":2,"v":[]}],"empty":{}}',
+]
+
+
+@pytest.mark.parametrize("nested", NESTED_TEXTS)
+def test_nested_values_read_from_their_text(nested: str) -> None:
+    """A nested value's text is kept only where it is what the writer would write; else rewritten."""
+    texts = [f'{{"id":"{i}","transactionSourceRef":{nested}}}'.encode() for i in range(3)]
+    texts.append(b'{"id":"x","transactionSourceRef":{"id":"p"}}')
+    records = [json.loads(text, parse_float=Decimal) for text in texts]
+    assert_same(records, texts=texts)

@@ -46,7 +46,7 @@ from airflow_provider_codat.output._columns import (
     compact_json,
     timestamps_from_texts,
 )
-from airflow_provider_codat.output._text import json_from_raw, read_texts, values_from_text
+from airflow_provider_codat.output._text import RecordText, json_from_raw, read_texts, values_from_text
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -87,6 +87,7 @@ def to_record_batch(
     schema: pa.Schema,
     *,
     texts: Sequence[Any] | None = None,
+    body: bytes | None = None,
     per_value: bool = False,
 ) -> pa.RecordBatch:
     """Convert raw Codat records (as decoded, with exact decimals) to a batch of ``schema``.
@@ -99,6 +100,7 @@ def to_record_batch(
     :param schema: A schema made by :func:`arrow_schema`.
     :param texts: Each record's JSON text as sent (bytes-like), if at hand: the columns are then
         read from it, scalars by pyarrow's JSON reader (off the GIL) and nested values by msgspec.
+    :param body: Instead of ``texts``, a page's body whose ``results`` are exactly ``records``.
     :param per_value: Convert one value at a time instead of a column at a time (same result,
         slower; for tests).
     """
@@ -107,13 +109,13 @@ def to_record_batch(
     json_names = frozenset(name for name, kind, _ in plan if kind == "json")
     read: dict[str, pa.Array] = {}
     nested = None
-    if texts is not None and len(texts) == len(records) and not per_value:
-        found = read_texts(texts, [(name, kind) for name, kind, _ in plan])
-        if found is not None:
-            read, unknown = found
-            if not unknown:  # the records hold nothing the text path leaves out: they stay unread
-                left = [name for name, _, _ in plan if name not in read]
-                nested = values_from_text(texts, left, raw=json_names)
+    source = None if per_value or (texts is None and body is None) else RecordText(texts, body)
+    found = None if source is None else read_texts(source, [(n, k) for n, k, _ in plan], len(records))
+    if found is not None and source is not None:
+        read, unknown = found
+        if not unknown:  # the records hold nothing the text path leaves out: they stay unread
+            left = [name for name, _, _ in plan if name not in read]
+            nested = values_from_text(source, left, raw=json_names)
     extras: list[dict[str, Any] | None]
     extras = [None] * len(records) if nested is not None else _unknown_fields(records, known)
     read_dates = {name: read[name] for name, kind, _ in plan if kind == "timestamp" and name in read}

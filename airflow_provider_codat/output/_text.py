@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 from array import array
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import accumulate
 from operator import attrgetter
@@ -28,7 +29,7 @@ import pyarrow.json as pj  # type: ignore[import-untyped]
 from airflow_provider_codat.client._decode import decode_quietly
 from airflow_provider_codat.output._columns import PRECISION, SCALE, compact_json
 
-__all__ = ["json_from_raw", "read_texts", "values_from_text"]
+__all__ = ["RecordText", "json_from_raw", "read_texts", "values_from_text"]
 
 # Kinds pyarrow's JSON reader may read from the records' text: it reads exactly what the per-value
 # converters would, or refuses (a number in a string column, a string or fraction in an integer one,
@@ -43,20 +44,33 @@ _FROM_TEXT = {
 }
 
 
+@dataclass(frozen=True)
+class RecordText:
+    """The JSON text of a run of records as Codat sent it.
+
+    :param texts: Each record's text (bytes-like objects); or None, and ``body`` holds them.
+    :param body: A page's body whose ``results`` are exactly the records (read in place: no copy).
+    """
+
+    texts: Sequence[Any] | None = None
+    body: bytes | None = None
+
+
 def read_texts(
-    texts: Sequence[Any], plan: Sequence[tuple[str, str]]
+    source: RecordText, plan: Sequence[tuple[str, str]], count: int
 ) -> tuple[dict[str, pa.Array], list[str]] | None:
-    """Read the columns of ``plan`` (name, kind) that the JSON reader can, from each record's text.
+    """Read the columns of ``plan`` (name, kind) that the JSON reader can, from the records' text.
 
     Returns the arrays by name (strings for date-times) and the names of the fields outside the
-    plan that some record holds; or None when the reader refuses the page. Runs in C++ without
-    the GIL.
+    plan that some record holds; or None when the reader refuses the page, or its records are
+    not ``count``. Runs in C++ without the GIL.
     """
-    fields = [(name, _FROM_TEXT[kind]) for name, kind in plan if kind in _FROM_TEXT]
-    if not texts:
-        return None
-    data = b"\n".join(texts)
-    options = pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="infer")
+    fields = pa.struct([(name, _FROM_TEXT[kind]) for name, kind in plan if kind in _FROM_TEXT])
+    if source.body is not None:
+        data, schema = source.body, pa.schema([("results", pa.list_(fields))])
+    else:
+        data, schema = b"\n".join(source.texts or ()), pa.schema(list(fields))
+    options = pj.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
     try:
         table = pj.read_json(
             pa.BufferReader(data),
@@ -65,9 +79,15 @@ def read_texts(
         )
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
         return None
-    if table.num_rows != len(texts):
+    if source.body is not None:
+        records = table.column("results").combine_chunks().flatten()
+        columns = {field.name: records.field(field.name) for field in records.type}
+    else:
+        records = table
+        columns = {name: table.column(name).combine_chunks() for name in table.column_names}
+    if len(records) != count:
         return None
-    arrays = {name: table.column(name).combine_chunks() for name, _ in fields}
+    arrays = {field.name: columns[field.name] for field in fields}
     for name, kind in plan:  # the reader does not check a decimal's precision (26 integer digits at most)
         if kind == "decimal":
             try:
@@ -75,25 +95,31 @@ def read_texts(
             except pa.ArrowInvalid:
                 del arrays[name]  # the per-value converters say which values do not fit
     known = {name for name, _ in plan}
-    return arrays, [name for name in table.column_names if name not in known]
+    return arrays, [name for name in columns if name not in known]
 
 
 _NULL = msgspec.Raw(b"null")
 
 
 @functools.lru_cache(maxsize=64)
-def _fields_decoder(fields: tuple[tuple[str, bool], ...]) -> msgspec.json.Decoder[list[Any]]:
-    """A decoder of a list of records keeping only ``fields`` (name, whether kept as its text)."""
+def _fields_decoder(fields: tuple[tuple[str, bool], ...], *, body: bool) -> msgspec.json.Decoder[Any]:
+    """A decoder of records keeping only ``fields`` (name, whether kept as its text).
+
+    It decodes a list of records, or with ``body`` a page body, keeping its ``results``.
+    """
     rename = {f"f{i}": name for i, (name, _) in enumerate(fields)}
     types = [
         (f"f{i}", msgspec.Raw, _NULL) if raw else (f"f{i}", Any, None) for i, (_, raw) in enumerate(fields)
     ]
     row = msgspec.defstruct("_Fields", types, rename=rename, gc=False)
+    if body:
+        page = msgspec.defstruct("_Page", [("results", list[row])])  # type: ignore[valid-type]
+        return msgspec.json.Decoder(page, float_hook=Decimal)
     return msgspec.json.Decoder(list[row], float_hook=Decimal)  # type: ignore[valid-type]
 
 
 def values_from_text(
-    texts: Sequence[Any], names: Sequence[str], *, raw: frozenset[str] = frozenset()
+    source: RecordText, names: Sequence[str], *, raw: frozenset[str] = frozenset()
 ) -> dict[str, list[Any]] | None:
     """Each record's value of each of ``names``, decoded from the records' text.
 
@@ -103,9 +129,14 @@ def values_from_text(
     """
     if not names:
         return {}
-    decoder = _fields_decoder(tuple((name, name in raw) for name in names))
+    fields = tuple((name, name in raw) for name in names)
     try:
-        rows = decode_quietly(decoder.decode, b"[" + b",".join(texts) + b"]")
+        if source.body is not None:
+            page = decode_quietly(_fields_decoder(fields, body=True).decode, source.body)
+            rows = page.results
+        else:
+            data = b"[" + b",".join(source.texts or ()) + b"]"
+            rows = decode_quietly(_fields_decoder(fields, body=False).decode, data)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return None
     return {name: list(map(attrgetter(f"f{i}"), rows)) for i, name in enumerate(names)}

@@ -195,7 +195,11 @@ class _ParquetWriter:
 
     def _write(self, page: Page, start: int, stop: int) -> None:
         records = _RecordSlice(page, start, stop)
-        self._writer.write_batch(self._to_batch(records, self._schema, texts=page.raw_texts[start:stop]))
+        if start == 0 and stop == len(page) and page.positions is None and page.body:  # read in place
+            batch = self._to_batch(records, self._schema, body=page.body)
+        else:
+            batch = self._to_batch(records, self._schema, texts=page.raw_texts[start:stop])
+        self._writer.write_batch(batch)
 
     def finish(self) -> None:
         self._background.drain()

@@ -96,7 +96,7 @@ def to_record_batch(
     every field the schema does not know. No record is ever refused.
 
     :param records: Records keyed by Codat's field names, numbers as :class:`~decimal.Decimal`. It
-        may decode them lazily: given ``texts``, most pages never read a record.
+        may decode them lazily: given their text, most pages never read a record.
     :param schema: A schema made by :func:`arrow_schema`.
     :param texts: Each record's JSON text as sent (bytes-like), if at hand: the columns are then
         read from it, scalars by pyarrow's JSON reader (off the GIL) and nested values by msgspec.
@@ -105,30 +105,27 @@ def to_record_batch(
         slower; for tests).
     """
     plan = [(f.name, _field_kind(f), f.type) for f in schema if f.name != EXTRA_COLUMN]
-    known = {name for name, _, _ in plan}
-    json_names = frozenset(name for name, kind, _ in plan if kind == "json")
-    read: dict[str, pa.Array] = {}
-    nested = None
-    source = None if per_value or (texts is None and body is None) else RecordText(texts, body)
-    found = None if source is None else read_texts(source, [(n, k) for n, k, _ in plan], len(records))
-    if found is not None and source is not None:
-        read, unknown = found
-        if not unknown:  # the records hold nothing the text path leaves out: they stay unread
-            left = [name for name, _, _ in plan if name not in read]
-            nested = values_from_text(source, left, raw=json_names)
+    read, nested = ({}, None) if per_value else _from_text(texts, body, plan, len(records))
     extras: list[dict[str, Any] | None]
-    extras = [None] * len(records) if nested is not None else _unknown_fields(records, known)
-    read_dates = {name: read[name] for name, kind, _ in plan if kind == "timestamp" and name in read}
-    dates = timestamps_from_texts(read_dates, _TYPES["timestamp"])
+    if nested is not None:
+        extras = [None] * len(records)
+    else:
+        extras = _unknown_fields(records, {name for name, _, _ in plan})
+    dates = timestamps_from_texts(
+        {name: read[name] for name, kind, _ in plan if kind == "timestamp" and name in read},
+        _TYPES["timestamp"],
+    )
     arrays = []
     for name, kind, type_ in plan:
         if name in dates:
             array, misfits = dates[name]
-        elif nested is not None and name in json_names:
+        elif name in read:
+            array, misfits = read[name], {}
+        elif nested is not None and kind == "json":
             array, misfits = json_from_raw(nested[name]), {}
         else:
-            values = nested.get(name) if nested is not None else None
-            array, misfits = _build(kind, type_, read.get(name), values, records, name, per_value)
+            values = nested[name] if nested is not None else [record.get(name) for record in records]
+            array, misfits = (column_per_value if per_value else column)(kind, values, type_)
         arrays.append(array)
         for i, value in misfits.items():
             extra = extras[i]
@@ -144,21 +141,24 @@ def to_record_batch(
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _build(  # noqa: PLR0917
-    kind: str,
-    type_: pa.DataType,
-    read: pa.Array | None,
-    values: list[Any] | None,
-    records: Sequence[Mapping[str, Any]],
-    name: str,
-    per_value: bool,
-) -> tuple[pa.Array, dict[int, Any]]:
-    """One column: read from the text, else from the values decoded from it, else from the records."""
-    if read is not None:
-        return read, {}
-    if values is None:
-        values = [record.get(name) for record in records]
-    return (column_per_value if per_value else column)(kind, values, type_)
+def _from_text(
+    texts: Sequence[Any] | None, body: bytes | None, plan: list[tuple[str, str, Any]], count: int
+) -> tuple[dict[str, pa.Array], dict[str, list[Any]] | None]:
+    """The columns the JSON reader reads from the records' text, and the other fields' values
+    decoded from it (nested ones as their text); None for those when a record holds a field the
+    schema does not know, or msgspec refuses the text: the records are needed then."""
+    if texts is None and body is None:
+        return {}, None
+    source = RecordText(texts, body)
+    found = read_texts(source, [(name, kind) for name, kind, _ in plan], count)
+    if found is None:
+        return {}, None
+    read, unknown = found
+    if unknown:
+        return read, None
+    left = [name for name, _, _ in plan if name not in read]
+    nested = frozenset(name for name, kind, _ in plan if kind == "json")
+    return read, values_from_text(source, left, raw=nested)
 
 
 def _unknown_fields(records: Sequence[Mapping[str, Any]], known: set[str]) -> list[dict[str, Any] | None]:

@@ -81,7 +81,7 @@ def read_texts(
         return None
     if source.body is not None:
         records = table.column("results").combine_chunks().flatten()
-        columns = {field.name: records.field(field.name) for field in records.type}
+        columns = {field.name: array for field, array in zip(records.type, records.flatten(), strict=True)}
     else:
         records = table
         columns = {name: table.column(name).combine_chunks() for name in table.column_names}

@@ -1,11 +1,14 @@
 """Decoding Codat's JSON: exact decimals, typed errors, and each record's text as sent.
 
-A page is parsed in one call of msgspec's C decoder, with every JSON float handed to
-:class:`~decimal.Decimal` as the text Codat sent (``float_hook``), so numbers stay exact. The
-decoder also checks the envelope's shape (``results`` a list of objects, ``totalResults`` an
-integer) as it parses. The cyclic garbage collector is paused for that one call: a decoded JSON
-tree holds no cycles, and a collection part-way through a page would scan the whole heap (large
-in an Airflow worker) again and again for nothing.
+A page is checked in one call of msgspec's C decoder, which validates the whole body (JSON
+syntax and UTF-8) and the envelope's shape (``results`` a list of objects, ``totalResults`` an
+integer) but keeps only each record's ``id``: exact paging needs no more. The records themselves
+(:attr:`Page.records`) are decoded on first use, in one more call, with every JSON float handed
+to :class:`~decimal.Decimal` as the text Codat sent (``float_hook``), so numbers stay exact. A
+writer that needs only the records' text (``jsonl``, most of ``parquet``) never pays for them.
+The cyclic garbage collector is paused for each decode call: a decoded JSON tree holds no
+cycles, and a collection part-way through a page would scan the whole heap (large in an Airflow
+worker) again and again for nothing.
 
 Each record's source text is only needed for lossless output, so :attr:`Page.raw_texts` is
 computed on first use by a second C pass that keeps each element of ``results`` as the bytes
@@ -24,7 +27,6 @@ import gc
 import json
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from functools import cached_property
 from typing import Any, TypeVar
@@ -33,7 +35,7 @@ import msgspec
 
 from airflow_provider_codat.exceptions import CodatDecodeError
 
-__all__ = ["Page", "decode_json", "decode_page"]
+__all__ = ["Page", "decode_json", "decode_page", "decode_quietly"]
 
 _DECODER = json.JSONDecoder(parse_float=Decimal)
 _SCANNER = json.JSONDecoder()  # finds where each record ends; its values are discarded
@@ -42,12 +44,22 @@ _WS = " \t\n\r"
 _T = TypeVar("_T")
 
 
-class _Envelope(msgspec.Struct):
+class _Id(msgspec.Struct, gc=False):
+    """A record as paging sees it: its id, as the full decode would give it."""
+
+    id: Any = None
+
+
+class _Envelope(msgspec.Struct, gc=False):
     """The parts of a paged envelope that are checked as they are parsed."""
 
-    results: list[dict[str, Any]]
+    results: list[_Id]
     total: int = msgspec.field(name="totalResults")
     links: Any = msgspec.field(default=None, name="_links")
+
+
+class _Records(msgspec.Struct):
+    results: list[dict[str, Any]]
 
 
 class _RawEnvelope(msgspec.Struct):
@@ -56,6 +68,7 @@ class _RawEnvelope(msgspec.Struct):
 
 _FAST_JSON = msgspec.json.Decoder(float_hook=Decimal)
 _FAST_PAGE = msgspec.json.Decoder(_Envelope, float_hook=Decimal)
+_FAST_RECORDS = msgspec.json.Decoder(_Records, float_hook=Decimal)
 _FAST_TEXTS = msgspec.json.Decoder(_RawEnvelope)
 
 
@@ -82,32 +95,85 @@ _REFUSED = _Refused()
 def _fast(decode: Callable[[bytes], _T], content: bytes) -> _T | _Refused:
     """Decode ``content`` with msgspec, or return ``_REFUSED`` (the slow path then decides)."""
     try:
-        with _no_collection():
-            return decode(content)
+        return decode_quietly(decode, content)
     except (msgspec.DecodeError, msgspec.ValidationError):
         return _REFUSED
 
 
-@dataclass(frozen=True, eq=False)
+def decode_quietly(decode: Callable[[bytes], _T], content: bytes) -> _T:
+    """Return ``decode(content)`` with the cyclic garbage collector paused for the call."""
+    with _no_collection():
+        return decode(content)
+
+
+def _is_utf8(content: bytes) -> bool:
+    """Whether ``content`` is valid UTF-8 (the id-only parse does not look inside skipped strings)."""
+    if content.isascii():
+        return True
+    try:
+        content.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 class Page:
     """One page of a Codat list.
 
     :param number: ``pageNumber`` as the request asked for it.
     :param size: The requested ``pageSize`` (the echoed one is not trusted).
     :param total: ``totalResults`` as this page reported it.
-    :param records: The records, parsed with exact :class:`~decimal.Decimal` numbers.
+    :param records: The records, parsed with exact :class:`~decimal.Decimal` numbers; None to
+        decode them from ``body`` on first use (then ``ids`` must be given).
     :param has_next: Whether ``_links.next`` was present.
-    :param body: The response body, kept for :attr:`texts`.
-    :param positions: Which of the body's records ``records`` holds (None: all of them).
+    :param body: The response body, kept for :attr:`raw_texts` (and :attr:`records`, if not given).
+    :param positions: Which of the body's records the page holds (None: all of them).
+    :param ids: Each record's ``id`` (None where it has none), if ``records`` is not given.
     """
 
-    number: int
-    size: int
-    total: int
-    records: list[dict[str, Any]]
-    has_next: bool
-    body: bytes = field(default=b"", repr=False)
-    positions: tuple[int, ...] | None = field(default=None, repr=False)
+    def __init__(
+        self,
+        number: int,
+        size: int,
+        total: int,
+        records: list[dict[str, Any]] | None,
+        has_next: bool,
+        *,
+        body: bytes = b"",
+        positions: tuple[int, ...] | None = None,
+        ids: list[Any] | None = None,
+    ) -> None:
+        if records is None and ids is None:
+            raise ValueError("Page needs its records or its ids")
+        self.number, self.size, self.total, self.has_next = number, size, total, has_next
+        self.body, self.positions = body, positions
+        if records is not None:
+            self.__dict__["records"] = records
+        self._ids = ids
+
+    def __repr__(self) -> str:
+        return (
+            f"Page(number={self.number}, size={self.size}, total={self.total}, "
+            f"records={len(self)}, has_next={self.has_next})"
+        )
+
+    def __len__(self) -> int:
+        """The number of records on the page (without decoding them)."""
+        return len(self._ids) if self._ids is not None else len(self.records)
+
+    @property
+    def ids(self) -> list[Any]:
+        """Each record's ``id`` as decoded, or None where it has none."""
+        if self._ids is not None:
+            return self._ids
+        return [record.get("id") for record in self.records]
+
+    @cached_property
+    def records(self) -> list[dict[str, Any]]:
+        """The records, parsed with exact :class:`~decimal.Decimal` numbers (decoded on first use)."""
+        parsed = _fast(_FAST_RECORDS.decode, self.body)
+        records = parsed.results if not isinstance(parsed, _Refused) else _slow_page(self.body, "")[0]
+        return records if self.positions is None else [records[i] for i in self.positions]
 
     @cached_property
     def raw_texts(self) -> list[bytes | msgspec.Raw]:
@@ -130,7 +196,17 @@ class Page:
     def only(self, positions: list[int]) -> Page:
         """Return this page holding only the records at ``positions`` (of :attr:`records`)."""
         absolute = positions if self.positions is None else [self.positions[i] for i in positions]
-        return replace(self, records=[self.records[i] for i in positions], positions=tuple(absolute))
+        decoded = self.__dict__.get("records")
+        return Page(
+            self.number,
+            self.size,
+            self.total,
+            None if decoded is None else [decoded[i] for i in positions],
+            self.has_next,
+            body=self.body,
+            positions=tuple(absolute),
+            ids=None if self._ids is None else [self._ids[i] for i in positions],
+        )
 
 
 def decode_json(content: bytes, *, where: str = "") -> Any:
@@ -148,15 +224,16 @@ def decode_json(content: bytes, *, where: str = "") -> Any:
 
 
 def decode_page(content: bytes, *, number: int, size: int, where: str = "") -> Page:
-    """Parse a paged envelope, keeping every record's source text.
+    """Check a paged envelope and read its records' ids; the records are decoded on first use.
 
     :raises CodatDecodeError: If the body is not JSON or not a paged envelope.
     """
     envelope = _fast(_FAST_PAGE.decode, content)
-    if not isinstance(envelope, _Refused) and isinstance(envelope.links, dict | None):
-        records, total, links = envelope.results, envelope.total, envelope.links or {}
-    else:
-        records, total, links = _slow_page(content, where)
+    if not isinstance(envelope, _Refused) and isinstance(envelope.links, dict | None) and _is_utf8(content):
+        ids = [record.id for record in envelope.results]
+        has_next = "next" in (envelope.links or {})
+        return Page(number, size, envelope.total, None, has_next, body=content, ids=ids)
+    records, total, links = _slow_page(content, where)
     return Page(number, size, total, records, has_next="next" in links, body=content)
 
 

@@ -62,11 +62,10 @@ def _change_in(first: Page, page: Page) -> str | None:
     if page.total != first.total:
         return f"totalResults moved from {first.total} to {page.total} at page {page.number}"
     last = last_page(first)
-    if page.number < last and (not page.has_next or len(page.records) < page.size):
-        return f"page {page.number} of {last} ended early with {counted(len(page.records), 'record')}"
-    if 1 < page.number == last and len(page.records) < first.total - (last - 1) * page.size:
-        held = counted(len(page.records), "record")
-        return f"the last page, {last}, holds {held}, fewer than totalResults leaves"
+    if page.number < last and (not page.has_next or len(page) < page.size):
+        return f"page {page.number} of {last} ended early with {counted(len(page), 'record')}"
+    if 1 < page.number == last and len(page) < first.total - (last - 1) * page.size:
+        return f"the last page, {last}, holds {counted(len(page), 'record')}, fewer than totalResults leaves"
     return None
 
 
@@ -95,11 +94,11 @@ class ListPull:
         first = self._first
         if first is None:
             raise RuntimeError("pages must be taken in order from page 1")
-        keep, repeated = self._seen.sift(page.records, self.restarts)
+        keep, repeated = self._seen.sift(page.ids, self.restarts)
         change = _change_in(first, page)
         if repeated and change is None:
             change = f"a record of page {page.number} was already met on an earlier page of this pass"
-        fresh = page if len(keep) == len(page.records) else page.only(keep)
+        fresh = page if len(keep) == len(page) else page.only(keep)
         return fresh, change
 
     def restart(self, change: ResultSetChanged) -> None:

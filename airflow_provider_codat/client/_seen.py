@@ -6,12 +6,14 @@ table. A false match needs both to collide: for ``n`` ids the chance of any fals
 is below ``n**2 / 2**129``, so about ``1.5e-27`` at 1,000,000 records and ``1.5e-23`` at 100,000,000.
 A false match would drop one record, so the bound is the chance of a loss.
 
-The table holds at most two thirds of its slots, so memory is 17 to 51 bytes a record (about 32
-at 1,000,000), with no per-record Python object.
+The table is sized to the pull's ``totalResults`` (known from page 1) and holds at most four
+fifths of its slots of 17 bytes, so memory is about 21 bytes a record (up to 32 after it grows
+past an underestimate), with no per-record Python object.
 """
 
 from __future__ import annotations
 
+import math
 from array import array
 from collections.abc import Sequence
 from typing import Any
@@ -19,13 +21,13 @@ from typing import Any
 __all__ = ["SeenIds"]
 
 _MIN_SLOTS = 1024
+_LOAD = 0.8
+"""The largest share of slots in use; linear probing stays short (about 3 probes an insert) below it."""
+_GROWTH = 1.5
 
 
 def _slots_for(count: int) -> int:
-    slots = _MIN_SLOTS
-    while slots * 2 < count * 3:
-        slots *= 2
-    return slots
+    return max(_MIN_SLOTS, math.ceil(count / _LOAD) + 1)
 
 
 class SeenIds:
@@ -42,7 +44,6 @@ class SeenIds:
         self._high = array("q", bytes(8 * slots))  # 0 marks an empty slot
         self._low = array("q", bytes(8 * slots))
         self._pass = bytearray(slots)
-        self._mask = slots - 1
 
     def __len__(self) -> int:
         return self._count
@@ -55,36 +56,37 @@ class SeenIds:
     def _grow(self, slots: int) -> None:
         old = zip(self._high, self._low, self._pass, strict=True)
         self._allocate(slots)
-        high, low, passes, mask = self._high, self._low, self._pass, self._mask
+        high, low, passes = self._high, self._low, self._pass
         for h, lo, mark in old:
             if h:
-                i = h & mask
+                i = h % slots
                 while high[i]:
-                    i = (i + 1) & mask
+                    i = i + 1 if i + 1 < slots else 0
                 high[i], low[i], passes[i] = h, lo, mark
 
-    def sift(self, records: Sequence[dict[str, Any]], pass_number: int) -> tuple[list[int], bool]:
-        """Remember the ids of ``records`` as met in pass ``pass_number`` (0 to 254).
+    def sift(self, ids: Sequence[Any], pass_number: int) -> tuple[list[int], bool]:
+        """Remember ``ids`` (a record's id, or None) as met in pass ``pass_number`` (0 to 254).
 
         :return: The positions of the records whose id no earlier page had, and whether some id
             had already been met in this same pass (the result set moved under the pages).
             Records without an id cannot be told apart: they always count as new.
         """
-        if (self._count + len(records)) * 3 > len(self._pass) * 2:
-            self._grow(_slots_for(self._count + len(records)))
-        high, low, passes, mask = self._high, self._low, self._pass, self._mask
+        needed = self._count + len(ids)
+        if needed > len(self._pass) * _LOAD:
+            self._grow(_slots_for(math.ceil(needed * _GROWTH)))
+        high, low, passes = self._high, self._low, self._pass
+        slots = len(passes)
         tag = pass_number + 1
         fresh: list[int] = []
         repeated = False
-        for position, record in enumerate(records):
-            record_id = record.get("id")
+        for position, record_id in enumerate(ids):
             if record_id is None:
                 fresh.append(position)
                 continue
             text = record_id if isinstance(record_id, str) else str(record_id)
             h = hash(text) or 1
             lo = hash(text + "\x1f")
-            i = h & mask
+            i = h % slots
             while True:
                 slot = high[i]
                 if not slot:
@@ -97,5 +99,5 @@ class SeenIds:
                         repeated = True
                     passes[i] = tag
                     break
-                i = (i + 1) & mask
+                i = i + 1 if i + 1 < slots else 0
         return fresh, repeated

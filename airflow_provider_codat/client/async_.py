@@ -140,7 +140,7 @@ async def _ordered_pages(
     first = await fetch(1)
     yield first
     last = last_page(first)
-    if last == 1 or not first.records:
+    if last == 1 or not len(first):
         return
     pending: deque[tuple[asyncio.Task[Page], bool]] = deque()
     numbers = iter(range(2, last + 1))

@@ -13,6 +13,7 @@ import httpx
 
 from airflow_provider_codat.client._config import ClientConfig
 from airflow_provider_codat.client._decode import Page, decode_json, decode_page
+from airflow_provider_codat.client._memory import MemoryRelease
 from airflow_provider_codat.client._paging import ListPull, ResultSetChanged, last_page, list_params
 from airflow_provider_codat.client._request import build_path, check_response, client_options, transport_error
 from airflow_provider_codat.client._retry import retrying
@@ -105,9 +106,12 @@ class CodatClient:
         """
         size = page_size or self.config.page_size
         limit = InFlightLimit(self.config.max_concurrency)
+        memory = MemoryRelease()
 
         def fetch(number: int) -> bytes:
-            return self._page_body(path, list_params(number, size, query, order_by), limit)
+            body = self._page_body(path, list_params(number, size, query, order_by), limit)
+            memory.read(len(body))
+            return body
 
         def decode(number: int, body: bytes) -> Page:
             try:
@@ -142,7 +146,7 @@ def _ordered_pages(
     first = decode(1, fetch(1))
     yield first
     last = last_page(first)
-    if last == 1 or not first.records:
+    if last == 1 or not len(first):
         return
     pending: deque[tuple[int, Future[bytes]]] = deque()
     numbers = iter(range(2, last + 1))

@@ -83,7 +83,7 @@ class CodatCommerceHook(CodatPlatformHook):
         count = 0
         progress = PageProgress(log)
         for page in self.client.pages(path, query=query, order_by=order_by, page_size=page_size):
-            count += len(page.records)
+            count += len(page)
             pages = max(1, -(-page.total // page.size))
             progress.page(
                 page.number >= pages,

@@ -18,8 +18,9 @@ columns in the same order, whichever fields its records happen to carry:
   value is ever lost; it is null when there are none.
 
 Columns are built a page at a time, in C where the values allow it (see
-:mod:`~airflow_provider_codat.output._columns`); the result is the same as converting one value at
-a time, which remains the path for the rare values the vectorised one does not take.
+:mod:`~airflow_provider_codat.output._columns`), from the records' text when it is at hand; the
+result is the same as converting one value at a time, which remains the path for the rare values
+the vectorised one does not take.
 
 Each field carries its mapping in the field metadata key ``codat.kind`` (``string``, ``bool``,
 ``int``, ``decimal``, ``timestamp``, ``json`` or ``extra``), which readers may use to know which
@@ -43,9 +44,9 @@ from airflow_provider_codat.output._columns import (
     column,
     column_per_value,
     compact_json,
-    read_texts,
-    timestamps_from_text,
+    timestamps_from_texts,
 )
+from airflow_provider_codat.output._text import RecordText, json_from_raw, read_texts, values_from_text
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -86,6 +87,7 @@ def to_record_batch(
     schema: pa.Schema,
     *,
     texts: Sequence[Any] | None = None,
+    body: bytes | None = None,
     per_value: bool = False,
 ) -> pa.RecordBatch:
     """Convert raw Codat records (as decoded, with exact decimals) to a batch of ``schema``.
@@ -93,22 +95,37 @@ def to_record_batch(
     A value that does not fit its column is null there and kept, as sent, in ``_extra``; so is
     every field the schema does not know. No record is ever refused.
 
-    :param records: Records keyed by Codat's field names, numbers as :class:`~decimal.Decimal`.
+    :param records: Records keyed by Codat's field names, numbers as :class:`~decimal.Decimal`. It
+        may decode them lazily: given their text, most pages never read a record.
     :param schema: A schema made by :func:`arrow_schema`.
-    :param texts: Each record's JSON text as sent (bytes-like), if at hand: string, decimal and
-        date-time columns are then read from it by pyarrow's JSON reader, off the GIL.
+    :param texts: Each record's JSON text as sent (bytes-like), if at hand: the columns are then
+        read from it, scalars by pyarrow's JSON reader (off the GIL) and nested values by msgspec.
+    :param body: Instead of ``texts``, a page's body whose ``results`` are exactly ``records``.
     :param per_value: Convert one value at a time instead of a column at a time (same result,
         slower; for tests).
     """
     plan = [(f.name, _field_kind(f), f.type) for f in schema if f.name != EXTRA_COLUMN]
-    known = {name for name, _, _ in plan}
-    extras = _unknown_fields(records, known)
-    read = None
-    if texts is not None and len(texts) == len(records) and not per_value:
-        read = read_texts(texts, [(name, kind) for name, kind, _ in plan])
+    read, nested = ({}, None) if per_value else _from_text(texts, body, plan, len(records))
+    extras: list[dict[str, Any] | None]
+    if nested is not None:
+        extras = [None] * len(records)
+    else:
+        extras = _unknown_fields(records, {name for name, _, _ in plan})
+    dates = timestamps_from_texts(
+        {name: read[name] for name, kind, _ in plan if kind == "timestamp" and name in read},
+        _TYPES["timestamp"],
+    )
     arrays = []
     for name, kind, type_ in plan:
-        array, misfits = _build(name, kind, type_, records, read=read, per_value=per_value)
+        if name in dates:
+            array, misfits = dates[name]
+        elif name in read:
+            array, misfits = read[name], {}
+        elif nested is not None and kind == "json":
+            array, misfits = json_from_raw(nested[name]), {}
+        else:
+            values = nested[name] if nested is not None else [record.get(name) for record in records]
+            array, misfits = (column_per_value if per_value else column)(kind, values, type_)
         arrays.append(array)
         for i, value in misfits.items():
             extra = extras[i]
@@ -124,44 +141,24 @@ def to_record_batch(
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
-def _build(
-    name: str,
-    kind: str,
-    type_: pa.DataType,
-    records: Sequence[Mapping[str, Any]],
-    *,
-    read: dict[str, pa.Array] | None,
-    per_value: bool,
-) -> tuple[pa.Array, dict[int, Any]]:
-    """One column, from the arrays read from the text where there is one, else from the records."""
-    if read is not None and name in read:
-        if kind != "timestamp":
-            return read[name], {}
-        try:
-            return timestamps_from_text(read[name], _LazyColumn(records, name), type_)
-        except pa.ArrowInvalid:
-            pass  # an impossible date such as 2026-02-30: the column goes the other way
-    build = column_per_value if per_value else column
-    return build(kind, [record.get(name) for record in records], type_)
-
-
-class _LazyColumn(Sequence[Any]):
-    """Row ``i``'s value of one field, looked up only when asked for (the rare slow date-time)."""
-
-    def __init__(self, records: Sequence[Mapping[str, Any]], name: str) -> None:
-        self._records, self._name = records, name
-
-    def __len__(self) -> int:
-        return len(self._records)
-
-    @typing.overload
-    def __getitem__(self, i: int) -> Any: ...
-    @typing.overload
-    def __getitem__(self, i: slice) -> Sequence[Any]: ...
-    def __getitem__(self, i: int | slice) -> Any:
-        if isinstance(i, slice):
-            return [record.get(self._name) for record in self._records[i]]
-        return self._records[i].get(self._name)
+def _from_text(
+    texts: Sequence[Any] | None, body: bytes | None, plan: list[tuple[str, str, Any]], count: int
+) -> tuple[dict[str, pa.Array], dict[str, list[Any]] | None]:
+    """The columns the JSON reader reads from the records' text, and the other fields' values
+    decoded from it (nested ones as their text); None for those when a record holds a field the
+    schema does not know, or msgspec refuses the text: the records are needed then."""
+    if texts is None and body is None:
+        return {}, None
+    source = RecordText(texts, body)
+    found = read_texts(source, [(name, kind) for name, kind, _ in plan], count)
+    if found is None:
+        return {}, None
+    read, unknown = found
+    if unknown:
+        return read, None
+    left = [name for name, _, _ in plan if name not in read]
+    nested = frozenset(name for name, kind, _ in plan if kind == "json")
+    return read, values_from_text(source, left, raw=nested)
 
 
 def _unknown_fields(records: Sequence[Mapping[str, Any]], known: set[str]) -> list[dict[str, Any] | None]:

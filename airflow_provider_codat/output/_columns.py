@@ -23,18 +23,18 @@ import msgspec
 import orjson
 import pyarrow as pa  # type: ignore[import-untyped]
 import pyarrow.compute as pc  # type: ignore[import-untyped]
-import pyarrow.json as pj  # type: ignore[import-untyped]
 
 from airflow_provider_codat.models._base import parse_codat_datetime, to_decimal
 
 __all__ = [
     "PRECISION",
     "SCALE",
+    "Misfits",
     "column",
     "column_per_value",
     "compact_json",
-    "read_texts",
     "timestamps_from_text",
+    "timestamps_from_texts",
 ]
 
 PRECISION, SCALE = 38, 12
@@ -206,42 +206,71 @@ def _json(values: Sequence[Any]) -> pa.Array:
     return pc.if_else(pc.equal(encoded, "null"), pa.scalar(None, pa.string()), encoded)
 
 
-# A plain Codat date-time; every other form the per-value parser reads goes per value. Digits past
-# the sixth of a fraction are matched but not captured: microseconds truncate them, as the parser does.
+# A plain Codat date-time; every other form the per-value parser reads goes per value.
 _PLAIN = (
-    r"^(?P<base>\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d)"
-    r"(?:\.(?P<fraction>\d{1,6})\d{0,3})?"
-    r"(?P<tz>Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
+    r"^\d{4}-\d{2}-\d{2}T(?:[01]\d|2[0-3]):[0-5]\d:[0-5]\d(?:\.\d{1,9})?"
+    r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$"
 )
+_EPOCH = "1970-01-01T00:00:00"
 _MIN_US = -62135596800 * 10**6  # 0001-01-01T00:00:00 in microseconds since the epoch: the sentinel
 _MAX_US = 253402300799999999  # 9999-12-31T23:59:59.999999
-_US_PER_MINUTE = 60 * 10**6
+_DAY_NS, _DAY_US, _MINUTE_NS = 86400 * 10**9, 86400 * 10**6, 60 * 10**9
 _NULL_INT = pa.scalar(None, pa.int64())
+
+
+def timestamps_from_texts(
+    columns: dict[str, pa.Array], type_: pa.DataType
+) -> dict[str, tuple[pa.Array, Misfits]]:
+    """Parse string columns of date-times of the same length together, in one pass of kernels."""
+    if not columns:
+        return {}
+    rows = len(next(iter(columns.values())))
+    try:
+        parsed, misfits = timestamps_from_text(pa.concat_arrays(list(columns.values())), type_)
+    except pa.ArrowInvalid:  # an impossible date such as 2026-02-30: the column that holds it goes per value
+        return {name: _timestamps_alone(text, type_) for name, text in columns.items()}
+    return {
+        name: (
+            parsed.slice(k * rows, rows),
+            {i - k * rows: value for i, value in misfits.items() if k * rows <= i < (k + 1) * rows},
+        )
+        for k, name in enumerate(columns)
+    }
+
+
+def _timestamps_alone(text: pa.Array, type_: pa.DataType) -> tuple[pa.Array, Misfits]:
+    try:
+        return timestamps_from_text(text, type_)
+    except pa.ArrowInvalid:
+        return column_per_value("timestamp", text.to_pylist(), type_)
 
 
 def _timestamps(values: Sequence[Any], type_: pa.DataType) -> tuple[pa.Array, Misfits]:
     """Parse a column of strings and nulls; values in other forms go to the per-value parser."""
-    return timestamps_from_text(pa.array(values, type=pa.string()), values, type_)
+    return timestamps_from_text(pa.array(values, type=pa.string()), type_)
 
 
-def timestamps_from_text(
-    text: pa.Array, values: Sequence[Any], type_: pa.DataType
-) -> tuple[pa.Array, Misfits]:
-    """Parse a string array of date-times; ``values[i]`` is row ``i`` as decoded, for the rare slow rows."""
-    parts = pc.extract_regex(text, _PLAIN)  # null where the text is null or not plain
-    fraction = pc.utf8_rpad(pc.struct_field(parts, "fraction"), 6, "0")
-    local = pc.add(
-        pc.cast(pc.cast(pc.struct_field(parts, "base"), pa.timestamp("us")), pa.int64()),
-        pc.cast(fraction, pa.int64()),
-    )
-    tz = pc.struct_field(parts, "tz")
-    offset = pc.if_else(pc.equal(pc.utf8_length(tz), 6), tz, "+00:00")
-    minutes = pc.add(
-        pc.multiply(pc.cast(pc.utf8_slice_codeunits(offset, 1, 3), pa.int64()), 60),
-        pc.cast(pc.utf8_slice_codeunits(offset, 4, 6), pa.int64()),
-    )
-    minutes = pc.if_else(pc.starts_with(offset, "-"), pc.negate(minutes), minutes)
-    utc = pc.subtract(local, pc.multiply(minutes, _US_PER_MINUTE))
+def timestamps_from_text(text: pa.Array, type_: pa.DataType) -> tuple[pa.Array, Misfits]:
+    """Parse a string array of date-times; rows in other forms than the plain ones go per value.
+
+    A plain value is split at its 19th character: the date and time of day are cast as a naive
+    timestamp, and the rest (fraction and offset) is cast on the epoch's date in nanoseconds, which
+    gives the fraction less the offset. Offsets are whole minutes and a fraction is under a
+    second, so the fraction is what remains of that modulo a minute; digits past the sixth are
+    truncated, as the parser does.
+    """
+    plain = pc.fill_null(pc.match_substring_regex(text, _PLAIN), False)
+    safe = pc.if_else(plain, text, _EPOCH)  # every row casts; only the plain ones are kept
+    base = pc.cast(pc.cast(pc.utf8_slice_codeunits(safe, 0, 19), pa.timestamp("us")), pa.int64())
+    tail = pc.utf8_slice_codeunits(safe, 19, 40)
+    offset = pc.or_(pc.match_substring(tail, "+"), pc.match_substring(tail, "-"))
+    aware = pc.or_(pc.ends_with(tail, "Z"), offset)
+    zoned = pc.binary_join_element_wise(_EPOCH, tail, pc.if_else(aware, "", "Z"), "")
+    # The fraction less the offset, moved up a day so that integer division floors.
+    shifted = pc.add(pc.cast(pc.cast(zoned, pa.timestamp("ns", tz="UTC")), pa.int64()), _DAY_NS)
+    utc = pc.add(base, pc.subtract(pc.divide(shifted, 1000), _DAY_US))
+    fraction = pc.subtract(shifted, pc.multiply(pc.divide(shifted, _MINUTE_NS), _MINUTE_NS))
+    local = pc.add(base, pc.divide(fraction, 1000))
     # The sentinel, in any offset, is null; out of datetime's range (year 0, or past either end once
     # shifted to UTC), the per-value parser decides.
     sentinel = pc.equal(local, _MIN_US)
@@ -249,52 +278,13 @@ def timestamps_from_text(
         pc.invert(sentinel),
         pc.or_(pc.less(local, _MIN_US), pc.or_(pc.less(utc, _MIN_US), pc.greater(utc, _MAX_US))),
     )
-    utc = pc.if_else(pc.or_(sentinel, outside), _NULL_INT, utc)
-    fast = pc.fill_null(pc.and_(pc.is_valid(parts), pc.invert(outside)), False)
+    fast = pc.and_(plain, pc.invert(outside))
+    result = pc.cast(pc.if_else(pc.and_(fast, pc.invert(sentinel)), utc, _NULL_INT), type_)
     slow = pc.and_(pc.is_valid(text), pc.invert(fast))
-    result = pc.cast(utc, type_)
     positions = pc.indices_nonzero(slow).to_pylist()
     if not positions:
         return result, {}
-    converted, misfits = _convert("timestamp", values, positions)
-    return pc.replace_with_mask(result, slow, pa.array(converted, type=type_)), misfits
-
-
-# --- straight from the text -------------------------------------------------------------------------
-
-# Kinds pyarrow's JSON reader may read from the records' text: it reads exactly what the per-value
-# converters would, or refuses (a number in a string column, a nested object anywhere, a repeated
-# key, more decimal places than the scale), and then the page goes the other way. Date-times are read
-# as strings, then parsed as above.
-_FROM_TEXT = {"string": pa.string(), "decimal": pa.decimal128(PRECISION, SCALE), "timestamp": pa.string()}
-
-
-def read_texts(texts: Sequence[Any], plan: Sequence[tuple[str, str]]) -> dict[str, pa.Array] | None:
-    """Read the columns of ``plan`` (name, kind) that the JSON reader can, from each record's text.
-
-    Returns the arrays by name, strings for date-times; or None when the reader refuses the page.
-    Runs in C++ without the GIL.
-    """
-    fields = [(name, _FROM_TEXT[kind]) for name, kind in plan if kind in _FROM_TEXT]
-    if not texts or not fields:
-        return None
-    data = b"\n".join(texts)
-    options = pj.ParseOptions(explicit_schema=pa.schema(fields), unexpected_field_behavior="ignore")
-    try:
-        table = pj.read_json(
-            pa.BufferReader(data),
-            read_options=pj.ReadOptions(use_threads=False, block_size=len(data) + 1),
-            parse_options=options,
-        )
-    except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError):
-        return None
-    if table.num_rows != len(texts):
-        return None
-    arrays = {name: table.column(name).combine_chunks() for name, _ in fields}
-    for name, kind in plan:  # the reader does not check a decimal's precision (26 integer digits at most)
-        if kind == "decimal":
-            try:
-                arrays[name].validate(full=True)
-            except pa.ArrowInvalid:
-                del arrays[name]  # the per-value converters say which values do not fit
-    return arrays
+    values = text.filter(slow).to_pylist()
+    converted, misfits = _convert("timestamp", values, range(len(values)))
+    replaced = pc.replace_with_mask(result, slow, pa.array(converted, type=type_))
+    return replaced, {positions[j]: value for j, value in misfits.items()}

@@ -214,7 +214,7 @@ class _Batch:
 
     def add(self, page: Page, part_records: int) -> None:
         """Write ``page``'s records, starting a new part whenever the current one is full."""
-        start, count = 0, len(page.records)
+        start, count = 0, len(page)
         while start < count:
             if self.writer is None or self.parts[-1].records >= part_records:
                 self.finish_part()

@@ -1,11 +1,13 @@
 """One writer per file format, each streaming slices of pages into one open file.
 
-A writer holds at most :data:`DEPTH` slices: the costly steps (gzip compression; building the
-Arrow columns, encoding and zstd compression of parquet) run on one background thread per part,
-in order, while the caller fetches and decodes the next page; both gzip and pyarrow release the
-GIL for most of that work. So memory stays flat in the number of records. An error on the
-background thread is raised by the next ``write`` or by ``finish``. Every writer counts the bytes
-it writes, which are the file's final size.
+A writer holds at most :data:`DEPTH` slices: the costly steps (joining the records' texts and
+gzip compression; building the Arrow columns from the texts, encoding and zstd compression of
+parquet) run on one background thread per part, in order, while the caller fetches the next
+page; both gzip and pyarrow release the GIL for most of that work. The records are decoded
+only where a parquet slice needs them (see :mod:`~airflow_provider_codat.output._arrow`). So
+memory stays flat in the number of records. An error on the background thread is raised by the
+next ``write`` or by ``finish``. Every writer counts the bytes it writes, which are the file's
+final size.
 """
 
 from __future__ import annotations
@@ -13,9 +15,10 @@ from __future__ import annotations
 import gzip
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, overload
 
 if TYPE_CHECKING:
     from airflow_provider_codat.client._decode import Page
@@ -144,12 +147,15 @@ class _JsonlWriter:
         self._background = _Background()
 
     def write(self, page: Page, start: int, stop: int) -> None:
+        self._background.submit(self._write, page, start, stop)
+
+    def _write(self, page: Page, start: int, stop: int) -> None:
         texts: list[Any] = page.raw_texts[start:stop]
         texts.append(b"")
         data = b"\n".join(texts)
         if b"\r" in data or data.count(b"\n") != len(texts) - 1:  # some record spans lines
             data = b"\n".join(_one_line(bytes(text)) for text in texts)
-        self._background.submit(self._out.write, data)
+        self._out.write(data)
 
     def finish(self) -> None:
         self._background.drain()
@@ -188,13 +194,41 @@ class _ParquetWriter:
         self._background.submit(self._write, page, start, stop)
 
     def _write(self, page: Page, start: int, stop: int) -> None:
-        records, texts = page.records[start:stop], page.raw_texts[start:stop]
-        self._writer.write_batch(self._to_batch(records, self._schema, texts=texts))
+        records = _RecordSlice(page, start, stop)
+        if start == 0 and stop == len(page) and page.positions is None and page.body:  # read in place
+            batch = self._to_batch(records, self._schema, body=page.body)
+        else:
+            batch = self._to_batch(records, self._schema, texts=page.raw_texts[start:stop])
+        self._writer.write_batch(batch)
 
     def finish(self) -> None:
         self._background.drain()
         self._writer.close()
         self._out.close()
+
+
+class _RecordSlice(Sequence[dict[str, Any]]):
+    """Records ``start:stop`` of a page, decoded only if something reads them."""
+
+    def __init__(self, page: Page, start: int, stop: int) -> None:
+        self._page, self._start, self._stop = page, start, stop
+
+    def __len__(self) -> int:
+        return self._stop - self._start
+
+    @overload
+    def __getitem__(self, i: int) -> dict[str, Any]: ...
+    @overload
+    def __getitem__(self, i: slice) -> Sequence[dict[str, Any]]: ...
+    def __getitem__(self, i: int | slice) -> dict[str, Any] | Sequence[dict[str, Any]]:
+        return self._records[i]
+
+    def __iter__(self) -> Iterator[dict[str, Any]]:
+        return iter(self._records)
+
+    @cached_property
+    def _records(self) -> list[dict[str, Any]]:
+        return self._page.records[self._start : self._stop]
 
 
 def open_writer(fmt: str, out: CountingFile, schema: Any = None) -> PartWriter:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from airflow_provider_codat.client._decode import decode_json, decode_page
+from airflow_provider_codat.client._decode import Page, decode_json, decode_page
 from airflow_provider_codat.exceptions import CodatDecodeError, CodatTransportError
 
 # --- helpers ----------------------------------------------------------------------------------------
@@ -290,3 +290,35 @@ def test_only_keeps_the_texts_of_the_kept_records() -> None:
     page = decode_page(envelope_text(texts).encode(), number=1, size=3).only([0, 2])
     assert page.texts == [texts[0], texts[2]]
     assert [bytes(t) for t in page.raw_texts] == [texts[0].encode(), texts[2].encode()]
+
+
+# --- records decoded on first use --------------------------------------------------------------------
+
+
+def test_records_are_decoded_on_first_use_and_ids_without_them() -> None:
+    texts = ['{"id":"a","n":1.50}', '{"n":2}', '{"id":7,"x":{"id":"nested"}}', '{"id":null}']
+    page = decode_page(envelope_text(texts).encode(), number=1, size=4)
+    assert "records" not in vars(page)  # paging reads the ids and the length only
+    assert page.ids == ["a", None, 7, None] and len(page) == 4
+    assert page.records == [json.loads(t, parse_float=Decimal) for t in texts]
+    kept = page.only([0, 2])
+    assert kept.ids == ["a", 7] and kept.records == [page.records[0], page.records[2]]
+
+
+def test_only_before_the_records_are_decoded() -> None:
+    texts = ['{"id":"a"}', '{"id":"b","v":0.10}', '{"id":"c"}']
+    kept = decode_page(envelope_text(texts).encode(), number=1, size=3).only([1])
+    assert kept.ids == ["b"] and len(kept) == 1
+    assert kept.records == [{"id": "b", "v": Decimal("0.10")}]
+    assert kept.texts == [texts[1]]
+
+
+def test_invalid_utf8_in_a_string_paging_skips_is_still_refused() -> None:
+    body = b'{"results": [{"id": "a", "name": "caf\xe9"}], "totalResults": 1}'
+    with pytest.raises(CodatDecodeError):
+        decode_page(body, number=1, size=1)
+
+
+def test_a_page_needs_its_records_or_its_ids() -> None:
+    with pytest.raises(ValueError, match="records or its ids"):
+        Page(1, 1, 0, None, False)

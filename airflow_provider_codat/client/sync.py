@@ -13,6 +13,7 @@ import httpx
 
 from airflow_provider_codat.client._config import ClientConfig
 from airflow_provider_codat.client._decode import Page, decode_json, decode_page
+from airflow_provider_codat.client._errors import error_for
 from airflow_provider_codat.client._memory import MemoryRelease
 from airflow_provider_codat.client._paging import ListPull, ResultSetChanged, last_page, list_params
 from airflow_provider_codat.client._request import build_path, check_response, client_options, transport_error
@@ -78,15 +79,31 @@ class CodatClient:
                 return decode_page(content, number=number, size=size, where=f" (GET {path} page {number})")
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _page_body(self, path: str, params: dict[str, Any], limit: InFlightLimit) -> bytes:
-        """Fetch one page's body with retries of the exchange, leaving decoding to the caller."""
+    def _page_chunks(self, path: str, params: dict[str, Any], limit: InFlightLimit) -> list[bytes]:
+        """Fetch one page's body with retries of the exchange, as the chunks it arrived in.
+
+        The consuming thread joins and decodes them, so a page's one large block is allocated there,
+        not by one of the fetch threads, whose malloc arenas would each keep such blocks.
+        """
         for attempt in retrying(self.config.retry, on_throttle=limit.throttled):
             with attempt:
                 with limit.slot():
-                    content = self._send("GET", path, params).content
+                    chunks = self._chunks("GET", path, params)
                 limit.succeeded()
-                return content
+                return chunks
         raise AssertionError("unreachable")  # pragma: no cover
+
+    def _chunks(self, method: str, path: str, params: dict[str, Any]) -> list[bytes]:
+        """:meth:`_send`, returning the successful response's body as the chunks it was read in."""
+        log.debug("Codat %s %s %s", method, path, sorted(params))
+        try:
+            with self._http.stream(method, path, params=params) as response:
+                if response.is_success:
+                    return list(response.iter_bytes())
+                response.read()
+        except httpx.HTTPError as exc:
+            raise transport_error(exc, method, path) from None
+        raise error_for(response)
 
     # -- lists --------------------------------------------------------------------------------
     def pages(
@@ -108,12 +125,13 @@ class CodatClient:
         limit = InFlightLimit(self.config.max_concurrency)
         memory = MemoryRelease()
 
-        def fetch(number: int) -> bytes:
-            body = self._page_body(path, list_params(number, size, query, order_by), limit)
-            memory.read(len(body))
-            return body
+        def fetch(number: int) -> list[bytes]:
+            chunks = self._page_chunks(path, list_params(number, size, query, order_by), limit)
+            memory.read(sum(map(len, chunks)))
+            return chunks
 
-        def decode(number: int, body: bytes) -> Page:
+        def decode(number: int, chunks: list[bytes]) -> Page:
+            body = b"".join(chunks)
             try:
                 return decode_page(body, number=number, size=size, where=f" (GET {path} page {number})")
             except CodatDecodeError:  # a malformed body: fetch it again, with the full retry policy
@@ -134,21 +152,21 @@ class CodatClient:
 
 
 def _ordered_pages(
-    fetch: Callable[[int], bytes], decode: Callable[[int, bytes], Page], limit: InFlightLimit
+    fetch: Callable[[int], list[bytes]], decode: Callable[[int, list[bytes]], Page], limit: InFlightLimit
 ) -> Generator[Page]:
     """Fetch page 1, then the planned rest with up to ``limit.maximum`` futures, yielding in order.
 
     The futures take ``limit``'s slots for their requests, so at most ``limit.size`` are on the wire.
 
-    Bodies are fetched on worker threads but decoded here, on the consuming thread, so the parsed
-    records of every page are allocated by one thread (one malloc arena): memory stays flat.
+    Bodies are fetched on worker threads but joined and decoded here, on the consuming thread, so
+    every page's body and records are allocated by one thread (one malloc arena): memory stays flat.
     """
     first = decode(1, fetch(1))
     yield first
     last = last_page(first)
     if last == 1 or not len(first):
         return
-    pending: deque[tuple[int, Future[bytes]]] = deque()
+    pending: deque[tuple[int, Future[list[bytes]]]] = deque()
     numbers = iter(range(2, last + 1))
     upcoming = next(numbers, None)
     with ThreadPoolExecutor(max_workers=limit.maximum, thread_name_prefix="codat-page") as pool:

@@ -102,7 +102,7 @@ class CodatClient:
                     return list(response.iter_bytes())
                 response.read()
         except httpx.HTTPError as exc:
-            raise transport_error(exc, method, path) from None
+            raise transport_error(exc, self.config, method, path) from None
         raise error_for(response)
 
     # -- lists --------------------------------------------------------------------------------

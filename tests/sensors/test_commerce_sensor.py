@@ -248,9 +248,10 @@ def test_poke_mode_times_out_and_soft_fail_skips(
 def test_deferrable_execute_checks_once_then_defers_to_the_trigger(
     sandbox: CodatSandbox, ids: tuple[str, str], codat_env: Callable[..., None]
 ) -> None:
+    tomorrow = this_second() + timedelta(days=1)
     op = sensor(
         ids,
-        since=this_second() + timedelta(days=1),
+        since=tomorrow,
         deferrable=True,
         include_failed=True,
         min_payouts=3,
@@ -271,7 +272,7 @@ def test_deferrable_execute_checks_once_then_defers_to_the_trigger(
     assert settings == {
         "company_id": ids[0],
         "connection_id": ids[1],
-        "since": format_since(this_second() + timedelta(days=1)),
+        "since": format_since(tomorrow),
         "include_failed": True,
         "min_payouts": 3,
         "max_payouts_returned": 10,

@@ -6,14 +6,24 @@ The poll loop around the checks, its errors and its backoff are tested once, in 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from airflow_provider_codat.refresh import parse_time, pull_state, settled
 from airflow_provider_codat.sandbox import CodatSandbox
 from airflow_provider_codat.triggers.platform import CodatDataSyncTrigger, CodatPullOperationTrigger
 from tests.commerce_fixtures import fire, queue, wait_quiet
+
+
+@pytest.fixture(autouse=True)
+def _no_refresh_outlives_the_test(sandbox: CodatSandbox) -> Iterator[None]:
+    """dataStatus is the company's: a refresh left running would answer the next test's wait."""
+    yield
+    sandbox.reset_faults()
+    wait_quiet(sandbox)
 
 
 def pull_trigger(ids: tuple[str, str], op_ids: list[str], **settings: Any) -> CodatPullOperationTrigger:
